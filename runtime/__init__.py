@@ -1,0 +1,1 @@
+"""tensorlint.runtime: live diagnostics attached to an ``nn.Module``."""

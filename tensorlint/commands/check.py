@@ -1,0 +1,218 @@
+"""`tensorlint check`: settings from config and flags, discovery, the run, the report."""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from pathlib import Path
+
+from tensorlint.cache import CACHE_DIR_NAME, Cache, settings_key
+from tensorlint.config import Config, find_config, load_config, parse_version
+from tensorlint.diagnostics import Diagnostic
+from tensorlint.discovery import DEFAULT_EXCLUDES, Discovery
+from tensorlint.engine import LintSettings
+from tensorlint.errors import UsageError
+from tensorlint.fixer import applicable
+from tensorlint.runner import FileResult, Job, check_files, check_one
+from tensorlint.selection import enabled_rules, resolve_all
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _flatten(values) -> list[str]:
+    return [item for group in values or () for item in group]
+
+
+def load_settings(args, cwd: Path) -> Config:
+    if args.isolated:
+        config = Config(root=cwd.resolve())
+    elif args.config is not None:
+        config = load_config(args.config, cwd)
+    else:
+        config = load_config(find_config(cwd), cwd)
+    # Command-line flags override the configuration.
+    if args.select is not None:
+        config.select = _flatten(args.select)
+        config.extend_select, config.ignore = [], []
+    config.extend_select += _flatten(args.extend_select)
+    config.ignore += _flatten(args.ignore)
+    if args.exclude is not None:
+        config.exclude = _flatten(args.exclude)
+    config.extend_exclude += _flatten(args.extend_exclude)
+    if args.force_exclude is not None:
+        config.force_exclude = args.force_exclude
+    if args.no_respect_gitignore:
+        config.respect_gitignore = False
+    if args.target_torch_version:
+        parse_version(args.target_torch_version, "--target-torch-version")
+        config.target_torch_version = args.target_torch_version
+    return config
+
+
+def lint_settings(config: Config) -> LintSettings:
+    enabled = enabled_rules(config.select, config.extend_select, config.ignore)
+    for pattern, selectors in config.per_file_ignores.items():
+        resolve_all(selectors, where=f"in per-file-ignores[{pattern!r}]")
+    options = tuple(sorted((name, tuple(sorted(opts.items()))) for name, opts in config.rule_options.items()))
+    return LintSettings(
+        enabled=enabled,
+        rule_options=tuple((n, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in o)) for n, o in options),
+        extend_module_bases=tuple(config.extend_module_bases),
+        target_torch_version=config.target_torch_version,
+    )
+
+
+def per_file_ignored(config: Config, path: str) -> frozenset[str]:
+    if not config.per_file_ignores or path == "-":
+        return frozenset()
+    resolved = Path(path).resolve()
+    try:
+        rel = resolved.relative_to(config.root).as_posix()
+    except ValueError:
+        rel = resolved.as_posix()
+    codes: set[str] = set()
+    for pattern, selectors in config.per_file_ignores.items():
+        if fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(resolved.name, pattern) or fnmatch.fnmatchcase(
+            rel, pattern.rstrip("/") + "/*"
+        ):
+            codes |= resolve_all(selectors)
+    return frozenset(codes)
+
+
+def run_check(args) -> int:
+    cwd = Path.cwd()
+    config = load_settings(args, cwd)
+    settings = lint_settings(config)
+    mode = "diff" if args.diff else "fix" if args.fix else "check"
+    if args.unsafe_fixes and mode == "check":
+        mode = "check"  # ruff: --unsafe-fixes alone only shows unsafe fixes as available
+    fmt = args.output_format or "full"
+    discovery = Discovery(
+        root=config.root,
+        exclude=tuple(config.exclude if config.exclude is not None else DEFAULT_EXCLUDES) + tuple(config.extend_exclude),
+        respect_gitignore=config.respect_gitignore,
+        force_exclude=config.force_exclude,
+    )
+
+    paths = args.paths or ["."]
+    from_stdin = paths == ["-"]
+    if "-" in paths and not from_stdin:
+        raise UsageError("`-` (standard input) cannot be mixed with other paths")
+    if args.stdin_filename and not from_stdin:
+        if args.paths:
+            raise UsageError("--stdin-filename needs `-` as the only path")
+        from_stdin = True
+
+    if from_stdin:
+        results = _check_stdin(args, config, settings, discovery, mode)
+    else:
+        files = discovery.files([Path(p) for p in paths])
+        folder = None if args.no_cache else (args.cache_dir or (Path(config.cache_dir) if config.cache_dir else config.root / CACHE_DIR_NAME))
+        cache = Cache(folder, settings_key(sorted(settings.enabled), settings.rule_options, settings.extend_module_bases, settings.target_torch_version))
+        progress = not args.no_progress and sys.stderr.isatty() and fmt in ("full", "concise")
+        results = check_files(files, settings, cache, mode=mode, unsafe=args.unsafe_fixes, workers=args.jobs, progress=progress)
+
+    return report(results, args, config, fmt, mode, from_stdin)
+
+
+def _check_stdin(args, config, settings, discovery, mode) -> list[FileResult]:
+    name = args.stdin_filename or "-"
+    data = sys.stdin.buffer.read()
+    if args.stdin_filename and config.force_exclude and discovery.excluded(Path(name)):
+        if mode == "fix":
+            sys.stdout.buffer.write(data)
+        return []
+    result = check_one(Job(name, data, settings, "diff" if mode == "diff" else mode, args.unsafe_fixes, keep_text=True))
+    if mode == "fix" and result.internal_error is None:
+        # ruff's convention: the fixed source goes to stdout, findings to stderr
+        sys.stdout.write(result.text if result.text is not None else data.decode("utf-8", "replace"))
+    result.diagnostics = [Diagnostic.from_dict(d.to_dict(), name) for d in result.diagnostics]
+    return [result]
+
+
+def report(results: list[FileResult], args, config: Config, fmt: str, mode: str, from_stdin: bool) -> int:
+    from rich.console import Console
+
+    stream = sys.stderr if (from_stdin and mode == "fix") else sys.stdout
+    console = Console(file=stream, highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    diagnostics: list[Diagnostic] = []
+    texts: dict[str, str] = {}
+    internal = fixed = 0
+    for result in results:
+        if result.internal_error:
+            internal += 1
+            err.print(f"tensorlint: error: internal error while checking {result.path}: {result.internal_error}", markup=False)
+        if result.fix_error:
+            err.print(f"tensorlint: warning: {result.path}: {result.fix_error}", markup=False)
+        fixed += result.fixed
+        if result.text is not None:
+            texts[result.path] = result.text
+        ignored = per_file_ignored(config, result.path)
+        diagnostics += [d for d in result.diagnostics if d.code not in ignored]
+    diagnostics.sort(key=Diagnostic.sort_key)
+
+    if mode == "diff":
+        for result in results:
+            if result.diff:
+                stream.write(result.diff)
+        if not args.quiet:
+            n = sum(1 for r in results if r.diff)
+            err.print(f"Would fix {fixed} finding{'s' * (fixed != 1)} in {n} file{'s' * (n != 1)}." if fixed else "No fixes available.")
+        if internal:
+            return EXIT_ERROR
+        return EXIT_CLEAN if args.exit_zero or not fixed else EXIT_FINDINGS
+
+    if args.statistics:
+        _print_statistics(console, diagnostics, fmt, args.unsafe_fixes)
+    elif fmt == "full":
+        from tensorlint.output.full import print_full
+
+        print_full(console, diagnostics, texts)
+    else:
+        from importlib import import_module
+
+        module = import_module(f"tensorlint.output.{'json_format' if fmt == 'json' else fmt}")
+        stream.write(module.render(diagnostics, root=config.root))
+
+    if fmt in ("full", "concise") and not args.quiet:
+        _print_summary(console, diagnostics, fixed, args.unsafe_fixes)
+    if internal:
+        return EXIT_ERROR
+    if args.exit_zero or not diagnostics:
+        return EXIT_CLEAN
+    return EXIT_FINDINGS
+
+
+def _print_statistics(console, diagnostics, fmt: str, unsafe: bool) -> None:
+    import json
+    from collections import Counter
+
+    counts = Counter((d.code, d.name) for d in diagnostics)
+    fixable = Counter((d.code, d.name) for d in diagnostics if applicable(d, unsafe))
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    if fmt == "json":
+        data = [{"code": c, "name": n, "count": k, "fixable": fixable[(c, n)] > 0} for (c, n), k in rows]
+        console.file.write(json.dumps(data, indent=2) + "\n")
+        return
+    for (code, name), count in rows:
+        mark = "[*]" if fixable[(code, name)] else "[ ]"
+        console.print(f"{count:>5}\t{code}\t{mark} {name}", markup=False)
+
+
+def _print_summary(console, diagnostics, fixed: int, unsafe: bool) -> None:
+    if fixed:
+        console.print(f"Fixed {fixed} finding{'s' * (fixed != 1)}.")
+    if not diagnostics:
+        if not fixed:
+            console.print("All checks passed!", style="green")
+        return
+    n = len(diagnostics)
+    console.print(f"Found {n} finding{'s' * (n != 1)}.", style="bold")
+    safe = sum(1 for d in diagnostics if applicable(d, False))
+    risky = sum(1 for d in diagnostics if applicable(d, True)) - safe
+    if safe:
+        console.print(f"[*] {safe} fixable with `tensorlint check --fix`.", markup=False)
+    if risky:
+        hint = "--fix --unsafe-fixes" if not unsafe else "--fix --unsafe-fixes"
+        console.print(f"{risky} more fixable with `{hint}` (unsafe: review the change).", markup=False)

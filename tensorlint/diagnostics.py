@@ -1,0 +1,116 @@
+"""The data a lint run produces: findings, their fixes and the text edits behind them.
+
+Everything here is plain data so it can cross process boundaries and live in the cache.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Applicability(str, enum.Enum):
+    """How much a fix can be trusted, in ruff's terms."""
+
+    SAFE = "safe"  # keeps the program's meaning; applied by --fix
+    UNSAFE = "unsafe"  # may change behaviour; needs --unsafe-fixes
+    DISPLAY = "display-only"  # shown as a hint, never applied
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """1-based row and column, as ruff reports them."""
+
+    row: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Edit:
+    content: str
+    location: Location
+    end_location: Location
+
+    def to_dict(self) -> dict:
+        return {
+            "content": self.content,
+            "location": {"row": self.location.row, "column": self.location.column},
+            "end_location": {"row": self.end_location.row, "column": self.end_location.column},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Edit:
+        return cls(d["content"], Location(**d["location"]), Location(**d["end_location"]))
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: Applicability
+    message: str
+    edits: tuple[Edit, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "applicability": self.applicability.value,
+            "message": self.message,
+            "edits": [e.to_dict() for e in self.edits],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Fix | None:
+        if d is None:
+            return None
+        return cls(
+            Applicability(d["applicability"]),
+            d["message"],
+            tuple(Edit.from_dict(e) for e in d["edits"]),
+        )
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    name: str
+    message: str
+    severity: Severity
+    location: Location
+    end_location: Location
+    fix: Fix | None = None
+    noqa_row: int | None = None
+    filename: str = field(default="", compare=False)
+
+    def sort_key(self) -> tuple:
+        return (self.filename, self.location.row, self.location.column, self.code)
+
+    def to_dict(self) -> dict:
+        """Cache form; the filename is added back by the runner."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "severity": self.severity.value,
+            "location": [self.location.row, self.location.column],
+            "end_location": [self.end_location.row, self.end_location.column],
+            "fix": self.fix.to_dict() if self.fix else None,
+            "noqa_row": self.noqa_row,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict, filename: str = "") -> Diagnostic:
+        return cls(
+            code=d["code"],
+            name=d["name"],
+            message=d["message"],
+            severity=Severity(d["severity"]),
+            location=Location(*d["location"]),
+            end_location=Location(*d["end_location"]),
+            fix=Fix.from_dict(d["fix"]),
+            noqa_row=d["noqa_row"],
+            filename=filename,
+        )

@@ -1,0 +1,231 @@
+"""Which files to check: recursion, default skips, --exclude globs and .gitignore."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tensorlint.errors import UsageError
+
+DEFAULT_EXCLUDES = (
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
+    ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv",
+    ".vscode", "__pypackages__", "__pycache__", "_build", "buck-out", "build", "dist", "node_modules",
+    "site-packages", "venv", ".tensorlint_cache",
+)
+SUFFIXES = (".py", ".pyi")
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    regex: re.Pattern
+    negate: bool
+    dir_only: bool
+    base: str  # folder of the .gitignore, relative to the walk root's git top ("" at top)
+
+
+def _glob_to_regex(pattern: str) -> str:
+    """gitignore glob -> regex over '/'-separated relative paths."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out.append("/.*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(c))
+                i += 1
+            else:
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end + 1
+        elif c == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return "".join(out)
+
+
+def parse_gitignore(text: str, base: str) -> list[_Pattern]:
+    patterns = []
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if line.endswith("\\") and raw.endswith(" "):
+            line += " "
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        if negate:
+            line = line[1:]
+        elif line.startswith("\\"):
+            line = line[1:]
+        dir_only = line.endswith("/")
+        line = line.rstrip("/")
+        if not line:
+            continue
+        anchored = "/" in line
+        line = line.lstrip("/")
+        body = _glob_to_regex(line)
+        regex = f"^{body}$" if anchored else f"^(?:.*/)?{body}$"
+        patterns.append(_Pattern(re.compile(regex, re.DOTALL), negate, dir_only, base))
+    return patterns
+
+
+class GitIgnore:
+    """The .gitignore files that apply to one folder, from the repository top down."""
+
+    def __init__(self, top: Path | None) -> None:
+        self.top = top
+        self._by_dir: dict[Path, list[_Pattern]] = {}
+
+    def _load(self, folder: Path) -> list[_Pattern]:
+        cached = self._by_dir.get(folder)
+        if cached is None:
+            cached = []
+            if self.top is not None:
+                try:
+                    rel = folder.relative_to(self.top).as_posix()
+                except ValueError:
+                    rel = None
+                if rel is not None:
+                    base = "" if rel == "." else rel
+                    files = [folder / ".gitignore"]
+                    if folder == self.top:
+                        files.insert(0, folder / ".git" / "info" / "exclude")
+                    for file in files:
+                        try:
+                            cached += parse_gitignore(file.read_text(encoding="utf-8", errors="replace"), base)
+                        except OSError:
+                            pass
+            self._by_dir[folder] = cached
+        return cached
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        if self.top is None:
+            return False
+        try:
+            rel_path = path.relative_to(self.top)
+        except ValueError:
+            return False
+        verdict = False
+        folder = self.top
+        chain = [self.top]
+        for part in rel_path.parts[:-1]:
+            folder = folder / part
+            chain.append(folder)
+        for directory in chain:
+            for pattern in self._load(directory):
+                if pattern.dir_only and not is_dir:
+                    continue
+                rel = rel_path.as_posix()
+                if pattern.base:
+                    if not rel.startswith(pattern.base + "/"):
+                        continue
+                    rel = rel[len(pattern.base) + 1 :]
+                if pattern.regex.match(rel):
+                    verdict = not pattern.negate
+        return verdict
+
+
+def git_top(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+@dataclass
+class Discovery:
+    root: Path  # project root: excludes are matched relative to it
+    exclude: tuple[str, ...]
+    respect_gitignore: bool = True
+    force_exclude: bool = False
+
+    def excluded(self, path: Path) -> bool:
+        """ruff semantics: a glob matches the base name, or the path relative to the root."""
+        name = path.name
+        try:
+            rel = path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            rel = path.as_posix()
+        for pattern in self.exclude:
+            if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(
+                rel, pattern.rstrip("/") + "/*"
+            ):
+                return True
+        return False
+
+    def _force_excluded(self, path: Path) -> bool:
+        """For explicitly passed files (pre-commit): any excluded folder on the way counts."""
+        resolved = path.resolve()
+        candidates = [resolved, *resolved.parents]
+        for candidate in candidates:
+            if candidate == self.root or self.root not in candidate.parents:
+                break
+            if self.excluded(candidate):
+                return True
+        if self.respect_gitignore:
+            top = git_top(resolved.parent)
+            if top is not None and GitIgnore(top).ignored(resolved, resolved.is_dir()):
+                return True
+        return False
+
+    def files(self, paths: list[Path]) -> list[Path]:
+        found: dict[Path, None] = {}
+        for path in paths:
+            if not path.exists():
+                raise UsageError(f"{path}: No such file or directory")
+            if path.is_file():
+                if self.force_exclude and self._force_excluded(path):
+                    continue
+                found[path] = None
+                continue
+            if self.force_exclude and self._force_excluded(path):
+                continue
+            gitignore = GitIgnore(git_top(path.resolve())) if self.respect_gitignore else GitIgnore(None)
+            for file in self._walk(path, gitignore):
+                found[file] = None
+        return sorted(found, key=lambda p: p.as_posix())
+
+    def _walk(self, folder: Path, gitignore: GitIgnore):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            if is_dir:
+                if (path / "pyvenv.cfg").exists():
+                    continue
+                if self.excluded(path) or gitignore.ignored(path.resolve(), True):
+                    continue
+                yield from self._walk(path, gitignore)
+            elif entry.name.endswith(SUFFIXES):
+                if self.excluded(path) or gitignore.ignored(path.resolve(), False):
+                    continue
+                yield path

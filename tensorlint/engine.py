@@ -1,0 +1,192 @@
+"""Lint one file's text: one parse, one traversal for all rules, positions only on demand."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from tensorlint.diagnostics import Diagnostic, Edit, Fix, Location, Severity
+from tensorlint.noqa import Suppressions
+from tensorlint.rules import all_rules
+from tensorlint.rules.base import Rule
+from tensorlint.semantics.context import FileContext
+
+SYNTAX_ERROR_CODE = "TL000"
+SYNTAX_ERROR_NAME = "syntax-error"
+# Files that never mention torch hold no tensor code; they are not even parsed.
+_TORCH_MENTION = "torch"
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """The effective settings that change what a file's findings are (part of the cache key)."""
+
+    enabled: frozenset[str]
+    rule_options: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
+    extend_module_bases: tuple[str, ...] = ()
+    target_torch_version: str | None = None
+
+    def options_for(self, rule: type[Rule]) -> dict:
+        for name, opts in self.rule_options:
+            if name == rule.name:
+                return dict(opts)
+        return {}
+
+
+class _Dispatcher(cst.CSTVisitor):
+    """Calls the semantic trackers first on the way in and last on the way out, so rules
+    always see the semantic state of the node they are looking at."""
+
+    def __init__(self, ctx: FileContext, rules: list[Rule]) -> None:
+        self._trackers = ctx.trackers
+        self._enter = [t.enter for t in ctx.trackers]
+        self._exit = [t.leave for t in reversed(ctx.trackers)]
+        self._visit: dict[str, list] = defaultdict(list)
+        self._leave: dict[str, list] = defaultdict(list)
+        for rule in rules:
+            for attr in dir(type(rule)):
+                if attr.startswith("visit_"):
+                    self._visit[attr[6:]].append(getattr(rule, attr))
+                elif attr.startswith("leave_"):
+                    self._leave[attr[6:]].append(getattr(rule, attr))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        for enter in self._enter:
+            enter(node)
+        handlers = self._visit.get(type(node).__name__)
+        if handlers:
+            for handler in handlers:
+                handler(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        handlers = self._leave.get(type(original_node).__name__)
+        if handlers:
+            for handler in handlers:
+                handler(original_node)
+        for leave in self._exit:
+            leave(original_node)
+
+
+def syntax_error(message: str, row: int = 1, column: int = 1) -> Diagnostic:
+    return Diagnostic(
+        code=SYNTAX_ERROR_CODE,
+        name=SYNTAX_ERROR_NAME,
+        message=message,
+        severity=Severity.ERROR,
+        location=Location(row, column),
+        end_location=Location(row, column),
+    )
+
+
+def parse(source: str) -> cst.Module | Diagnostic:
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        first = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
+        return syntax_error(f"SyntaxError: {first}", max(exc.raw_line, 1), exc.raw_column + 1)
+    except (RecursionError, ValueError, MemoryError) as exc:  # libcst's native parser limits
+        return syntax_error(f"file could not be parsed: {type(exc).__name__}: {exc}")
+
+
+@dataclass
+class _PendingFinding:
+    rule: type[Rule]
+    node: cst.CSTNode
+    message: str
+    fix: object = None
+    extra: dict = field(default_factory=dict)
+
+
+def lint_source(source: str, path: str, settings: LintSettings) -> list[Diagnostic]:
+    """All findings for one file, after noqa; not yet filtered by per-file-ignores."""
+    if _TORCH_MENTION not in source:
+        return []
+    rules = [r for r in all_rules() if r.code in settings.enabled]
+    if not rules:
+        return []
+    parsed = parse(source)
+    if isinstance(parsed, Diagnostic):
+        if SYNTAX_ERROR_CODE not in settings.enabled:
+            return []
+        return Suppressions(source).filter([parsed])
+    module = parsed
+    ctx = FileContext(path, module, settings.extend_module_bases, settings.target_torch_version)
+    sink: list = []
+    instances = [rule(ctx, settings.options_for(rule), sink) for rule in rules]
+    module.visit(_Dispatcher(ctx, instances))
+    if not sink:
+        return []
+    return Suppressions(source).filter(_materialise(module, source, sink))
+
+
+def _materialise(module: cst.Module, source: str, sink: list) -> list[Diagnostic]:
+    """Turn reports into diagnostics: positions, and fixes as text edits."""
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    # Edits are computed against positions, which are only right if the tree prints
+    # back to the exact source (libcst can drop trailing blank lines).
+    fixes_trusted = module.code == source
+    diagnostics = []
+    for rule, report in sink:
+        where = positions[report.node]
+        fix = None
+        if report.fix is not None and fixes_trusted:
+            edit = _edit_for(module, source, report.fix.replacements)
+            if edit is not None:
+                fix = Fix(report.fix.applicability, report.fix.message, (edit,))
+        diagnostics.append(
+            Diagnostic(
+                code=rule.code,
+                name=rule.name,
+                message=report.message,
+                severity=rule.severity,
+                location=Location(where.start.line, where.start.column + 1),
+                end_location=Location(where.end.line, where.end.column + 1),
+                fix=fix,
+                noqa_row=where.start.line,
+            )
+        )
+    diagnostics.sort(key=Diagnostic.sort_key)
+    return diagnostics
+
+
+def _edit_for(module: cst.Module, source: str, replacements) -> Edit | None:
+    """Replace nodes in the tree and print it, so indentation inside multi-line
+    replacements comes out right; the edit is the span where the text differs."""
+    tree = module
+    for old, new in replacements:
+        tree = tree.deep_replace(old, new)
+    fixed = tree.code
+    if fixed == source:
+        return None
+    start = 0
+    limit = min(len(source), len(fixed))
+    while start < limit and source[start] == fixed[start]:
+        start += 1
+    end_src, end_fix = len(source), len(fixed)
+    while end_src > start and end_fix > start and source[end_src - 1] == fixed[end_fix - 1]:
+        end_src -= 1
+        end_fix -= 1
+    starts = line_starts(source)
+    return Edit(fixed[start:end_fix], offset_to_location(starts, start), offset_to_location(starts, end_src))
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def line_starts(source: str) -> list[int]:
+    return [0] + [m.end() for m in _LINE_BREAK.finditer(source)]
+
+
+def offset_to_location(starts: list[int], offset: int) -> Location:
+    row = bisect.bisect_right(starts, offset)
+    return Location(row, offset - starts[row - 1] + 1)
+
+
+def location_to_offset(starts: list[int], location: Location) -> int:
+    return starts[location.row - 1] + location.column - 1

@@ -1,0 +1,10 @@
+"""`path:row:col: CODE [name] message`, one line per finding: grep- and editor-friendly."""
+
+from tensorlint.output import display_path
+
+
+def render(diagnostics, **_) -> str:
+    return "".join(
+        f"{display_path(d.filename)}:{d.location.row}:{d.location.column}: {d.code} [{d.name}] {d.message}\n"
+        for d in diagnostics
+    )

@@ -1,0 +1,58 @@
+"""The default, human format: each finding with its source line, a caret span and the fix hint."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+from tensorlint.diagnostics import Applicability
+from tensorlint.output import display_path
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
+
+
+def _source_lines(path: str, texts: dict[str, str]) -> list[str]:
+    text = texts.get(path)
+    if text is None:
+        try:
+            with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+                text = handle.read()
+        except OSError:
+            text = ""
+    return text.splitlines()
+
+
+def print_full(console: Console, diagnostics, texts: dict[str, str]) -> None:
+    lines_by_file: dict[str, list[str]] = {}
+    for d in diagnostics:
+        lines = lines_by_file.get(d.filename)
+        if lines is None:
+            lines = lines_by_file[d.filename] = _source_lines(d.filename, texts)
+        header = Text()
+        header.append(display_path(d.filename), style="bold")
+        header.append(f":{d.location.row}:{d.location.column}: ")
+        header.append(d.code, style=_SEVERITY_STYLE[d.severity.value])
+        header.append(f" [{d.name}] ", style="dim")
+        header.append(d.message)
+        console.print(header)
+        row = d.location.row
+        if 0 < row <= len(lines):
+            gutter = len(str(row))
+            line = lines[row - 1].expandtabs(4) if "\t" not in lines[row - 1][: d.location.column] else lines[row - 1]
+            start = d.location.column - 1
+            end = d.end_location.column - 1 if d.end_location.row == row else len(line)
+            width = max(1, end - start)
+            console.print(Text(" " * gutter + " |", style="blue"))
+            code_line = Text(f"{row} | ", style="blue")
+            code_line.append(line)
+            console.print(code_line)
+            caret = Text(" " * gutter + " | ", style="blue")
+            caret.append(" " * start + "^" * width, style=_SEVERITY_STYLE[d.severity.value])
+            console.print(caret)
+        if d.fix is not None:
+            hint = Text(" " * (len(str(row)) + 1) + "= help: ", style="cyan")
+            hint.append(d.fix.message)
+            if d.fix.applicability is Applicability.UNSAFE:
+                hint.append(" (unsafe fix: --unsafe-fixes)", style="dim")
+            console.print(hint)
+        console.print()

@@ -1,0 +1,112 @@
+"""TL101: functional dropout inside an nn.Module method without `training=`."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tensorlint.diagnostics import Applicability
+from tensorlint.rules.base import Option, Rule
+from tensorlint.rules.fixes import append_argument, keyword_arg
+
+# qualified name -> (default of `training`, position of `training` among positional args)
+DROPOUT_FUNCTIONS = {
+    "torch.nn.functional.dropout": (True, 2),
+    "torch.nn.functional.dropout1d": (True, 2),
+    "torch.nn.functional.dropout2d": (True, 2),
+    "torch.nn.functional.dropout3d": (True, 2),
+    "torch.nn.functional.alpha_dropout": (False, 2),
+    "torch.nn.functional.feature_alpha_dropout": (False, 2),
+}
+
+
+class DropoutTrainingDefault(Rule):
+    """## What it does
+    Flags a functional dropout call (`F.dropout`, `F.dropout1d/2d/3d`,
+    `F.alpha_dropout`, `F.feature_alpha_dropout`) inside a method of an `nn.Module`
+    subclass that passes no `training` argument, by keyword or by position.
+
+    ## Why is this bad?
+    Functional dropout does not know the module's mode; only the `training` argument
+    tells it. Left out, the two families fail in opposite directions:
+    - `F.dropout` and `F.dropout1d/2d/3d` default to `training=True`: dropout stays on
+      after `model.eval()`, so inference is noisy and validation scores are wrong
+      (karpathy/nanoGPT#240, rixwew/pytorch-fm#21).
+    - `F.alpha_dropout` and `F.feature_alpha_dropout` default to `training=False`:
+      they never drop anything, even while training, so the regularisation is missing.
+
+    ## Example
+    ```python
+    class Net(nn.Module):
+        def forward(self, x):
+            return F.dropout(self.fc(x), p=0.1)
+    ```
+
+    ## Use instead
+    ```python
+    class Net(nn.Module):
+        def forward(self, x):
+            return F.dropout(self.fc(x), p=0.1, training=self.training)
+    ```
+    or use an `nn.Dropout` submodule, which follows `.train()`/`.eval()` by itself.
+
+    ## Fix safety
+    The fix adds `training=self.training`. It is safe inside `forward` (and any method
+    listed in the `safe-fix-methods` option), where `self.training` is the mode the
+    caller set. In other methods it is marked unsafe: a helper may be called from a
+    context where the author wanted a fixed mode.
+    Calls that pass `*args` or `**kwargs` are never flagged, as they may carry the flag.
+
+    ## Options
+    - `safe-fix-methods` (list of method names, default `["forward"]`).
+    """
+
+    code = "TL101"
+    name = "dropout-training-default"
+    summary = "Functional dropout in an nn.Module method without `training=self.training`"
+    fix_applicability = Applicability.SAFE
+    options = {
+        "safe-fix-methods": Option(["forward"], list, "methods where adding `training=self.training` is a safe fix"),
+    }
+
+    def visit_Call(self, node: cst.Call) -> None:
+        qualname = self.ctx.qualified_name(node.func)
+        spec = DROPOUT_FUNCTIONS.get(qualname) if qualname else None
+        if spec is None:
+            return
+        default, position = spec
+        positional = 0
+        for arg in node.args:
+            if arg.star:
+                return
+            if arg.keyword is None:
+                positional += 1
+            elif arg.keyword.value == "training":
+                return
+        if positional > position:
+            return
+        method = self.ctx.module_method()
+        if method is None or method.self_name is None:
+            return
+        function = qualname.rsplit(".", 1)[-1]
+        if default:
+            message = (
+                f"`{function}` without `training=` defaults to training=True: dropout stays active after "
+                f"`model.eval()`; pass `training={method.self_name}.training`"
+            )
+        else:
+            message = (
+                f"`{function}` without `training=` defaults to training=False: it never drops, even while "
+                f"training; pass `training={method.self_name}.training`"
+            )
+        safe = method.name in self.settings["safe-fix-methods"]
+        new = append_argument(node, keyword_arg("training", cst.Attribute(cst.Name(method.self_name), cst.Name("training"))))
+        self.report(
+            node,
+            message,
+            self.replace(
+                node,
+                new,
+                f"Pass `training={method.self_name}.training`",
+                Applicability.SAFE if safe else Applicability.UNSAFE,
+            ),
+        )

@@ -44,9 +44,14 @@ def find_config(start: Path) -> Path | None:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue  # someone else's broken file; only ours must be valid
+                text = candidate.read_text(encoding="utf-8")
+                data = tomllib.loads(text)
+            except (OSError, UnicodeDecodeError):
+                continue
+            except tomllib.TOMLDecodeError:
+                if "tool.tensorlint" in text:
+                    return candidate  # ours, and broken: load_config says where
+                continue  # someone else's broken file
             if isinstance(data.get("tool"), dict) and "tensorlint" in data["tool"]:
                 return candidate
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import bisect
 import re
 from collections import defaultdict
@@ -88,6 +89,14 @@ def parse(source: str) -> cst.Module | Diagnostic:
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
+        # CPython's message and position are what users know; libcst's are the fallback
+        # (it points at the token after the error).
+        try:
+            ast.parse(source)
+        except SyntaxError as py_exc:
+            return syntax_error(f"SyntaxError: {py_exc.msg}", max(py_exc.lineno or 1, 1), max(py_exc.offset or 1, 1))
+        except (ValueError, RecursionError, MemoryError):
+            pass
         first = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
         return syntax_error(f"SyntaxError: {first}", max(exc.raw_line, 1), exc.raw_column + 1)
     except (RecursionError, ValueError, MemoryError) as exc:  # libcst's native parser limits

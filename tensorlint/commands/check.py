@@ -197,7 +197,7 @@ def _print_statistics(console, diagnostics, fmt: str, unsafe: bool) -> None:
         return
     for (code, name), count in rows:
         mark = "[*]" if fixable[(code, name)] else "[ ]"
-        console.print(f"{count:>5}\t{code}\t{mark} {name}", markup=False)
+        console.file.write(f"{count:>5}\t{code}\t{mark} {name}\n")
 
 
 def _print_summary(console, diagnostics, fixed: int, unsafe: bool) -> None:

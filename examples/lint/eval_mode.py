@@ -1,0 +1,34 @@
+"""Evaluation that forgets model.eval(), and training that never leaves eval mode."""
+
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = [nn.Linear(8, 8), nn.Dropout(0.5)]  # plain list: .eval() never reaches them
+        self.bn = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(32))  # 16 features in, BN sized 32
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def evaluate(model: Net, batches):
+    with torch.no_grad():  # no_grad does not switch dropout or BatchNorm off
+        return [model(x) for x in batches]
+
+
+def train(model: Net, batches, epochs: int):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    for _ in range(epochs):
+        for x in batches:
+            loss = model(x).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        model.eval()  # and never model.train() again: epoch 2 trains in eval mode
+        evaluate(model, batches)

@@ -1,0 +1,1 @@
+"""Data files shipped with tensorlint (the torch API signature table)."""

@@ -163,16 +163,22 @@ class Discovery:
     force_exclude: bool = False
 
     def excluded(self, path: Path) -> bool:
-        """ruff semantics: a glob matches the base name, or the path relative to the root."""
+        """ruff semantics: a glob without `/` matches the base name; one with `/` matches
+        the path relative to the project root. Folders passed explicitly are walked even
+        when an ancestor would be excluded (only --force-exclude looks at ancestors)."""
         name = path.name
-        try:
-            rel = path.resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            rel = path.as_posix()
+        rel = None
         for pattern in self.exclude:
-            if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(
-                rel, pattern.rstrip("/") + "/*"
-            ):
+            if "/" not in pattern.rstrip("/"):
+                if fnmatch.fnmatchcase(name, pattern.rstrip("/")):
+                    return True
+                continue
+            if rel is None:
+                try:
+                    rel = path.resolve().relative_to(self.root).as_posix()
+                except ValueError:
+                    rel = path.resolve().as_posix()
+            if fnmatch.fnmatchcase(rel, pattern.strip("/")):
                 return True
         return False
 

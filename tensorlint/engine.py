@@ -145,7 +145,7 @@ def _materialise(module: cst.Module, source: str, sink: list) -> list[Diagnostic
         where = positions[report.node]
         fix = None
         if report.fix is not None and fixes_trusted:
-            edit = _edit_for(module, source, report.fix.replacements)
+            edit = _edit_for(module, source, report.fix.replacements, positions)
             if edit is not None:
                 fix = Fix(report.fix.applicability, report.fix.message, (edit,))
         diagnostics.append(
@@ -164,25 +164,24 @@ def _materialise(module: cst.Module, source: str, sink: list) -> list[Diagnostic
     return diagnostics
 
 
-def _edit_for(module: cst.Module, source: str, replacements) -> Edit | None:
+def _edit_for(module: cst.Module, source: str, replacements, positions) -> Edit | None:
     """Replace nodes in the tree and print it, so indentation inside multi-line
-    replacements comes out right; the edit is the span where the text differs."""
+    replacements comes out right. The edit spans the whole replaced node(s): nested
+    fixes then overlap and wait for the next round instead of interleaving."""
     tree = module
     for old, new in replacements:
         tree = tree.deep_replace(old, new)
     fixed = tree.code
     if fixed == source:
         return None
-    start = 0
-    limit = min(len(source), len(fixed))
-    while start < limit and source[start] == fixed[start]:
-        start += 1
-    end_src, end_fix = len(source), len(fixed)
-    while end_src > start and end_fix > start and source[end_src - 1] == fixed[end_fix - 1]:
-        end_src -= 1
-        end_fix -= 1
     starts = line_starts(source)
-    return Edit(fixed[start:end_fix], offset_to_location(starts, start), offset_to_location(starts, end_src))
+    spans = [positions[old] for old, _ in replacements]
+    start = min(location_to_offset(starts, Location(p.start.line, p.start.column + 1)) for p in spans)
+    end = max(location_to_offset(starts, Location(p.end.line, p.end.column + 1)) for p in spans)
+    new_end = end + len(fixed) - len(source)
+    if fixed[:start] != source[:start] or fixed[new_end:] != source[end:]:
+        return None  # the change leaked outside the nodes: do not trust it
+    return Edit(fixed[start:new_end], offset_to_location(starts, start), offset_to_location(starts, end))
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

@@ -12,6 +12,7 @@ _FILE_NOQA = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _SPLIT = re.compile(r"[\s,]+")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _codes(text: str | None) -> frozenset[str] | None:
@@ -33,7 +34,9 @@ class Suppressions:
 
     def _line(self, row: int) -> str:
         if self._lines is None:
-            self._lines = self._source.splitlines()
+            # the same line breaks as libcst and the positions (not str.splitlines, which
+            # also breaks on form feeds and other separators)
+            self._lines = _LINE_BREAK.split(self._source)
         return self._lines[row - 1] if 0 < row <= len(self._lines) else ""
 
     def suppressed(self, diagnostic: Diagnostic) -> bool:

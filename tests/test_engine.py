@@ -153,8 +153,9 @@ def test_trailing_blank_line_roundtrip_bug_never_corrupts_a_fix():
 
 def test_overlapping_fixes_are_applied_over_several_rounds():
     source = "import torch\nx = torch.zeros(2)\ny = torch.tensor(torch.tensor(x))\n"
-    settings = settings_for()
+    settings = settings_for(["TL001"])
     outcome = fix_text(source, "t.py", settings, unsafe=False)
+    assert outcome.applied == 2  # the outer fix first; the inner one in the next round
     assert outcome.text.endswith("y = x.detach().clone().detach().clone()\n")
     assert lint_source(outcome.text, "t.py", settings) == []
 

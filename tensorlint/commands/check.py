@@ -176,7 +176,7 @@ def report(results: list[FileResult], args, config: Config, fmt: str, mode: str,
         stream.write(module.render(diagnostics, root=config.root))
 
     if fmt in ("full", "concise") and not args.quiet:
-        _print_summary(console, diagnostics, fixed, args.unsafe_fixes)
+        _print_summary(console, diagnostics, fixed, args.unsafe_fixes, internal)
     if internal:
         return EXIT_ERROR
     if args.exit_zero or not diagnostics:
@@ -200,11 +200,13 @@ def _print_statistics(console, diagnostics, fmt: str, unsafe: bool) -> None:
         console.file.write(f"{count:>5}\t{code}\t{mark} {name}\n")
 
 
-def _print_summary(console, diagnostics, fixed: int, unsafe: bool) -> None:
+def _print_summary(console, diagnostics, fixed: int, unsafe: bool, internal: int = 0) -> None:
     if fixed:
         console.print(f"Fixed {fixed} finding{'s' * (fixed != 1)}.")
+    if internal:
+        console.print(f"{internal} file{'s' * (internal != 1)} could not be checked (internal error, see above).", style="bold red")
     if not diagnostics:
-        if not fixed:
+        if not fixed and not internal:
             console.print("All checks passed!", style="green")
         return
     n = len(diagnostics)

@@ -16,6 +16,7 @@ from tensorlint.noqa import Suppressions
 from tensorlint.rules import all_rules
 from tensorlint.rules.base import Rule
 from tensorlint.semantics.context import FileContext
+from tensorlint.walk import Walker
 
 SYNTAX_ERROR_CODE = "TL000"
 SYNTAX_ERROR_NAME = "syntax-error"
@@ -39,14 +40,13 @@ class LintSettings:
         return {}
 
 
-class _Dispatcher(cst.CSTVisitor):
-    """Calls the semantic trackers first on the way in and last on the way out, so rules
-    always see the semantic state of the node they are looking at."""
+class _Dispatch:
+    """Per node class, the handlers to call: semantic trackers first on the way in and
+    last on the way out, so rules always see the state of the node they look at.
+    A tracker may list the node classes it cares about in `node_types`."""
 
     def __init__(self, ctx: FileContext, rules: list[Rule]) -> None:
         self._trackers = ctx.trackers
-        self._enter = [t.enter for t in ctx.trackers]
-        self._exit = [t.leave for t in reversed(ctx.trackers)]
         self._visit: dict[str, list] = defaultdict(list)
         self._leave: dict[str, list] = defaultdict(list)
         for rule in rules:
@@ -56,22 +56,17 @@ class _Dispatcher(cst.CSTVisitor):
                 elif attr.startswith("leave_"):
                     self._leave[attr[6:]].append(getattr(rule, attr))
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        for enter in self._enter:
-            enter(node)
-        handlers = self._visit.get(type(node).__name__)
-        if handlers:
-            for handler in handlers:
-                handler(node)
-        return True
+    def _interested(self, tracker, cls: type) -> bool:
+        types = getattr(tracker, "node_types", None)
+        return types is None or cls in types
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        handlers = self._leave.get(type(original_node).__name__)
-        if handlers:
-            for handler in handlers:
-                handler(original_node)
-        for leave in self._exit:
-            leave(original_node)
+    def enter_for(self, cls: type) -> tuple:
+        trackers = [t.enter for t in self._trackers if self._interested(t, cls)]
+        return tuple(trackers + self._visit.get(cls.__name__, []))
+
+    def leave_for(self, cls: type) -> tuple:
+        trackers = [t.leave for t in reversed(self._trackers) if self._interested(t, cls)]
+        return tuple(self._leave.get(cls.__name__, []) + trackers)
 
 
 def syntax_error(message: str, row: int = 1, column: int = 1) -> Diagnostic:
@@ -128,7 +123,8 @@ def lint_source(source: str, path: str, settings: LintSettings) -> list[Diagnost
     ctx = FileContext(path, module, settings.extend_module_bases, settings.target_torch_version)
     sink: list = []
     instances = [rule(ctx, settings.options_for(rule), sink) for rule in rules]
-    module.visit(_Dispatcher(ctx, instances))
+    dispatch = _Dispatch(ctx, instances)
+    Walker(dispatch.enter_for, dispatch.leave_for).walk(module)
     if not sink:
         return []
     return Suppressions(source).filter(_materialise(module, source, sink))

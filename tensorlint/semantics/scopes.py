@@ -78,6 +78,15 @@ class ScopeTracker:
     visited, matching Python's evaluation order.
     """
 
+    # The only node classes enter/leave act on; the walker skips the rest.
+    node_types = frozenset(
+        {
+            cst.Module, cst.ClassDef, cst.FunctionDef, cst.Lambda, cst.Global, cst.Nonlocal, cst.Import,
+            cst.ImportFrom, cst.Assign, cst.AnnAssign, cst.NamedExpr, cst.AugAssign, cst.For, cst.CompFor,
+            cst.WithItem, cst.ExceptHandler, cst.MatchAs,
+        }
+    )
+
     def __init__(self) -> None:
         self.stack: list[Scope] = []
         self.module_classes: dict[cst.ClassDef, bool] = {}

@@ -280,3 +280,35 @@ def test_python_dash_m_and_console_script_agree(project):
     assert exe, "console script `tensorlint` not installed"
     proc = subprocess.run([exe, "check", "bug.py", "--output-format", "concise"], cwd=project, capture_output=True, text=True)
     assert proc.returncode == 1 and proc.stdout == run_cli("check", "bug.py", "--output-format", "concise", cwd=project).stdout
+
+
+def test_a_crashing_rule_is_an_internal_error_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """Exit 2 with a one-line message naming the file; the other files are still checked."""
+    import tensorlint.engine as engine
+    from tensorlint.cli import main
+    from tensorlint.rules import all_rules
+    from tensorlint.rules.base import Rule
+
+    class Boom(Rule):
+        """Crashes on files named crash.py."""
+
+        code, name, summary = "TL999", "boom", "test rule"
+
+        def visit_Module(self, node):
+            if self.ctx.path.endswith("crash.py"):
+                raise ValueError("kaboom")
+
+    import tensorlint.selection as selection
+
+    rules = (*all_rules(), Boom)
+    monkeypatch.setattr(engine, "all_rules", lambda: rules)
+    monkeypatch.setattr(selection, "all_rules", lambda: rules)
+    (tmp_path / "crash.py").write_text(BUGGY)
+    (tmp_path / "fine.py").write_text(BUGGY)
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--isolated", "--no-cache", "-j", "1", "--output-format", "concise", "--select", "TL001,TL999"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "internal error while checking crash.py: ValueError: kaboom" in err
+    assert "Traceback" not in err
+    assert "fine.py:4:12: TL001" in out

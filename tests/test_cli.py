@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from lintutil import run_cli
 
 BUGGY = textwrap.dedent(
     """\

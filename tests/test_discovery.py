@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from lintutil import run_cli
 from tensorlint.discovery import DEFAULT_EXCLUDES, Discovery, parse_gitignore
 
 BUG = "import torch\ndef f(x: torch.Tensor):\n    return torch.tensor(x)\n"

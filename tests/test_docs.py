@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import REPO, run_cli
+from lintutil import REPO, run_cli
 from tensorlint.docs import README_END, README_START, rule_text, rules_markdown_table, rules_reference
 from tensorlint.rules import all_rules
 from tensorlint.rules.base import DOC_SECTIONS

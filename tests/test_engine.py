@@ -7,7 +7,7 @@ import textwrap
 import libcst as cst
 import pytest
 
-from conftest import codes, lint, settings_for
+from lintutil import codes, lint, settings_for
 from tensorlint.engine import lint_source
 from tensorlint.fixer import apply_edits, fix_text
 from tensorlint.semantics.context import FileContext

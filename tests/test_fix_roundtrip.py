@@ -6,7 +6,7 @@ import shutil
 
 import libcst as cst
 
-from conftest import REPO, run_cli
+from lintutil import REPO, run_cli
 
 
 def test_fix_all_examples_round_trip(tmp_path):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import REPO
+from lintutil import REPO
 
 BLOCKER = textwrap.dedent(
     """

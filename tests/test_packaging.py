@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from conftest import REPO
+from lintutil import REPO
 
 
 def test_pyproject_dependencies_and_extras():

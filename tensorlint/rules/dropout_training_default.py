@@ -69,7 +69,13 @@ class DropoutTrainingDefault(Rule):
     }
 
     def visit_Call(self, node: cst.Call) -> None:
-        qualname = self.ctx.qualified_name(node.func)
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            if "dropout" not in func.attr.value:
+                return  # cheap test first: `F.dropout`, `torch.nn.functional.dropout2d`
+        elif not isinstance(func, cst.Name):
+            return
+        qualname = self.ctx.qualified_name(func)
         spec = DROPOUT_FUNCTIONS.get(qualname) if qualname else None
         if spec is None:
             return

@@ -53,3 +53,50 @@ def append_argument(call: cst.Call, arg: cst.Arg) -> cst.Call:
         args[-1] = last.with_changes(comma=separator)
         args.append(arg)
     return call.with_changes(args=args)
+
+
+def torch_module_name(ctx, func: cst.BaseExpression) -> cst.Name | None:
+    """A name bound to the `torch` module here, to spell a replacement with: the root of
+    `func` when it is one (`th.qr` -> `th`), else `torch` if the file binds it; None when
+    a fix would need a new import."""
+    root = func
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    if isinstance(root, cst.Name) and ctx.qualified_name(root) == "torch":
+        return cst.Name(root.value)
+    if ctx.qualified_name(cst.Name("torch")) == "torch":
+        return cst.Name("torch")
+    return None
+
+
+def dotted(base: cst.BaseExpression, path: str) -> cst.BaseExpression:
+    """`dotted(Name("torch"), "linalg.qr")` -> `torch.linalg.qr`."""
+    expr = base
+    for part in path.split("."):
+        if part:
+            expr = cst.Attribute(value=expr, attr=cst.Name(part))
+    return expr
+
+
+def rename_keyword(arg: cst.Arg, name: str) -> cst.Arg:
+    """The same argument under another keyword, spacing kept."""
+    return arg.with_changes(keyword=cst.Name(name))
+
+
+def keep_parentheses(old: cst.BaseExpression, new: cst.BaseExpression) -> cst.BaseExpression:
+    """`new` wearing `old`'s parentheses. A node's reported span excludes its own
+    parentheses, so a replacement that dropped them would reach outside the edit."""
+    if not old.lpar and not old.rpar:
+        return new
+    return new.with_changes(lpar=old.lpar, rpar=old.rpar)
+
+
+def unparenthesize_for_argument(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`(-x)` -> `-x` when it becomes a call argument of its own. Tuples, generator
+    expressions and parentheses holding comments or line breaks are kept."""
+    if not expr.lpar or isinstance(expr, (cst.Tuple, cst.GeneratorExp, cst.Yield, cst.StarredElement)):
+        return expr
+    simple = all(isinstance(p.whitespace_after, cst.SimpleWhitespace) for p in expr.lpar) and all(
+        isinstance(p.whitespace_before, cst.SimpleWhitespace) for p in expr.rpar
+    )
+    return expr.with_changes(lpar=[], rpar=[]) if simple else expr

@@ -6,7 +6,7 @@ import libcst as cst
 
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
-from tensorlint.rules.fixes import call_method, keyword_arg, parenthesize_for_attribute
+from tensorlint.rules.fixes import call_method, keep_parentheses, keyword_arg, parenthesize_for_attribute
 
 _KEEP_MEANING = ("dtype", "device")
 
@@ -14,9 +14,13 @@ _KEEP_MEANING = ("dtype", "device")
 class TensorCopyConstruct(Rule):
     """## What it does
     Flags `torch.tensor(x)` when `x` is provably a tensor already: a tensor-typed
-    parameter, the result of a torch factory or op, a tensor method, or arithmetic on
-    tensors. Lists, literals, numpy arrays, `.tolist()`, `.item()`, `.shape` and values
-    whose type cannot be proven are never flagged.
+    parameter, the result of a torch factory or op, a tensor method, arithmetic on
+    tensors, an alias of one (`t = x`), an attribute the class only ever assigns
+    tensors (`self.w = nn.Parameter(...)`, `self.register_buffer("m", ...)`), or a
+    parameter or buffer of a layer built in the class (`self.fc.weight`; `.bias` only
+    when the layer is not built with `bias=False`). Lists, literals, numpy arrays,
+    `.tolist()`, `.item()`, `.shape`, `Optional[Tensor]` values and values whose type
+    cannot be proven are never flagged.
 
     ## Why is this bad?
     `torch.tensor()` copies its data through the Python constructor. On a tensor it
@@ -86,7 +90,7 @@ class TensorCopyConstruct(Rule):
         grad = keywords.get("requires_grad")
         if grad is not None and not (isinstance(grad.value, cst.Name) and grad.value.value == "False"):
             expr = call_method(expr, "requires_grad_", [cst.Arg(grad.value)])
-        return self.replace(node, expr, "Replace with `.detach().clone()`")
+        return self.replace(node, keep_parentheses(node, expr), "Replace with `.detach().clone()`")
 
 
 def _short(text: str, limit: int = 40) -> str:

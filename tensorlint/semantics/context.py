@@ -35,6 +35,13 @@ class FileContext:
         self.modules = ModuleInference(self.scopes, self.names, extend_module_bases)
         # Trackers see every node before the rules do (enter) and after them (leave).
         self.trackers: list = [self.scopes]
+        self.trackers.append(self.modules.members)  # `self.<attr>` assigned in module __init__
+        from tensorlint.semantics.callgraph import CallGraph
+        from tensorlint.semantics.grad_mode import GradModeTracker
+
+        self.grad = GradModeTracker(self.scopes, self.names, self.modules)  # no_grad blocks, .eval()/.train()
+        self.trackers.append(self.grad)
+        self.calls = CallGraph(self.grad, self.trackers)  # joins the trackers when a rule calls require()
 
     def qualified_name(self, node: cst.BaseExpression) -> str | None:
         return self.names.qualified_name(node)

@@ -1,7 +1,11 @@
 """Three-valued tensor inference: YES, NO or UNKNOWN, never a guess.
 
 Sources of YES: `torch.Tensor` annotations, torch functions whose signature table
-says they return a tensor, tensor methods, indexing and arithmetic on tensors.
+says they return a tensor, tensor methods, indexing and arithmetic on tensors,
+aliases of tensors (`t = x`), and attributes of `self`: those assigned only tensors
+(`self.w = nn.Parameter(...)`, `self.register_buffer("m", torch.ones(3))`) and the
+parameters and buffers of layers assigned in the class (`self.fc.weight` after
+`self.fc = nn.Linear(...)`; `.bias` only when the bias is provably present).
 Sources of NO: literals, containers, `.tolist()`, `.item()`, `.shape`, `.size()`,
 numpy calls, builtins such as `len`. Anything else is UNKNOWN.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 import libcst as cst
 
 from tensorlint.semantics import torch_api
+from tensorlint.semantics.modules import self_parameter
 from tensorlint.semantics.names import NameResolver
 from tensorlint.semantics.scopes import Binding, ScopeTracker
 from tensorlint.semantics.ternary import Ternary
@@ -27,8 +32,47 @@ TENSOR_TYPES = frozenset(
         "torch.HalfTensor",
         "torch.ByteTensor",
         "torch.cuda.FloatTensor",
+        "torch.nn.Buffer",
     }
 )
+# Calling one of these builds a tensor (the table has no entry for the legacy types).
+TENSOR_CONSTRUCTORS = TENSOR_TYPES | frozenset(
+    {
+        "torch.CharTensor", "torch.ShortTensor", "torch.BFloat16Tensor", "torch.ComplexFloatTensor",
+        "torch.ComplexDoubleTensor", "torch.cuda.DoubleTensor", "torch.cuda.HalfTensor",
+        "torch.cuda.BFloat16Tensor", "torch.cuda.ByteTensor", "torch.cuda.CharTensor",
+        "torch.cuda.ShortTensor", "torch.cuda.IntTensor", "torch.cuda.LongTensor", "torch.cuda.BoolTensor",
+    }
+)
+
+# Parameters and buffers of torch.nn layers, with the constructor arguments that must be
+# left at their default (True) or passed a literal True for the tensor to exist:
+# (keyword, position among the positional arguments).
+def _WEIGHT_BIAS(bias_position: int) -> dict[str, tuple[tuple[str, int], ...]]:
+    return {"weight": (), "bias": (("bias", bias_position),)}
+
+
+_BATCH_NORM = {
+    "weight": (("affine", 3),),
+    "bias": (("affine", 3), ("bias", 7)),
+    "running_mean": (("track_running_stats", 4),),
+    "running_var": (("track_running_stats", 4),),
+}
+LAYER_TENSORS: dict[str, dict[str, tuple[tuple[str, int], ...]]] = {
+    "torch.nn.Linear": _WEIGHT_BIAS(2),
+    "torch.nn.Bilinear": _WEIGHT_BIAS(3),
+    **{f"torch.nn.Conv{d}d": _WEIGHT_BIAS(7) for d in (1, 2, 3)},
+    **{f"torch.nn.ConvTranspose{d}d": _WEIGHT_BIAS(7) for d in (1, 2, 3)},
+    "torch.nn.Embedding": {"weight": ()},
+    "torch.nn.EmbeddingBag": {"weight": ()},
+    "torch.nn.LayerNorm": {
+        "weight": (("elementwise_affine", 2),),
+        "bias": (("elementwise_affine", 2), ("bias", 3)),
+    },
+    "torch.nn.RMSNorm": {"weight": (("elementwise_affine", 2),)},
+    "torch.nn.GroupNorm": {"weight": (("affine", 3),), "bias": (("affine", 3), ("bias", 6))},
+    **{f"torch.nn.BatchNorm{d}d": _BATCH_NORM for d in (1, 2, 3)},
+}
 
 # Tensor methods and attributes that hand back plain Python or numpy values.
 NON_TENSOR_METHODS = frozenset(
@@ -79,6 +123,10 @@ class TensorInference:
         self._scopes = scopes
         self._names = names
         self._in_progress: set[int] = set()
+        # per class: attribute name -> values assigned to `self.<attr>` anywhere in the
+        # class (None for a form we cannot judge); None when the class uses setattr
+        self._class_attrs: dict[cst.ClassDef, dict[str, list] | None] = {}
+        self._foreign = False  # judging a value from another method: local names are unknown
 
     def kind(self, node: cst.BaseExpression, _depth: int = 0) -> Ternary:
         """Is `node` a torch.Tensor at this point of the traversal?"""
@@ -132,6 +180,8 @@ class TensorInference:
 
     # -- helpers ---------------------------------------------------------------------
     def _name_kind(self, name: str, depth: int) -> Ternary:
+        if self._foreign:
+            return Ternary.UNKNOWN
         bindings = self._scopes.lookup(name)
         if not bindings:
             return Ternary.UNKNOWN
@@ -166,7 +216,81 @@ class TensorInference:
             return Ternary.NO if owner is Ternary.YES else Ternary.UNKNOWN
         if attr in TENSOR_ATTRIBUTES and self.kind(node.value, depth) is Ternary.YES:
             return Ternary.YES
+        values = self.self_attribute_values(node)
+        if values is not None:
+            return self._judge_foreign(values, depth)
+        if isinstance(node.value, cst.Attribute):
+            layers = self.self_attribute_values(node.value)
+            if layers is not None:
+                return self._layer_tensor_kind(layers, attr)
         return Ternary.UNKNOWN
+
+    # -- attributes of `self` -----------------------------------------------------------
+    def self_attribute_values(self, node: cst.Attribute) -> list | None:
+        """Every value assigned to `self.<attr>` in the enclosing class (`None` items for
+        assignments that cannot be judged), when `node` is `self.<attr>` inside a method;
+        None when `node` is not such an attribute or the class is too dynamic to tell."""
+        if self._foreign or not isinstance(node.value, cst.Name):
+            return None
+        cls = self._self_class(node.value.value)
+        if cls is None:
+            return None
+        attrs = self._class_attrs.get(cls, False)
+        if attrs is False:
+            attrs = _scan_class(cls)
+            self._class_attrs[cls] = attrs
+        if attrs is None:
+            return None
+        return attrs.get(node.attr.value)
+
+    def _self_class(self, name: str) -> cst.ClassDef | None:
+        """The class whose method has `name` as its instance parameter, seen from here."""
+        bindings = self._scopes.lookup(name)
+        if not bindings or len(bindings) != 1 or bindings[0].kind != "param":
+            return None
+        binding = bindings[0]
+        stack = self._scopes.stack
+        for index in range(len(stack) - 1, 0, -1):
+            scope = stack[index]
+            if binding in scope.bindings.get(name, ()):
+                outer = stack[index - 1]
+                if scope.kind == "function" and outer.kind == "class" and self_parameter(scope.node) == name:
+                    return outer.node  # type: ignore[return-value]
+                return None
+        return None
+
+    def _judge_foreign(self, values: list, depth: int) -> Ternary:
+        """Values assigned in other methods: judged by their torch calls alone, with names
+        resolved at module level and any local name unknown."""
+        if not values or any(v is None for v in values):
+            return Ternary.UNKNOWN
+        stack = self._scopes.stack
+        saved_foreign = self._foreign
+        self._scopes.stack = stack[:1]
+        self._foreign = True
+        try:
+            return Ternary.join(self.kind(v, depth) for v in values)
+        finally:
+            self._scopes.stack = stack
+            self._foreign = saved_foreign
+
+    def _layer_tensor_kind(self, values: list, attr: str) -> Ternary:
+        """`self.fc.weight` where every value of `self.fc` is a known torch.nn layer."""
+        if not values or any(not isinstance(v, cst.Call) for v in values):
+            return Ternary.UNKNOWN
+        stack = self._scopes.stack
+        self._scopes.stack = stack[:1]
+        try:
+            qualnames = [self._names.qualified_name(v.func) for v in values]
+        finally:
+            self._scopes.stack = stack
+        kinds = []
+        for call, qualname in zip(values, qualnames):
+            tensors = LAYER_TENSORS.get(qualname) if qualname else None
+            if tensors is None or attr not in tensors:
+                return Ternary.UNKNOWN
+            kinds.append(_flags_on(call, tensors[attr]))
+        return Ternary.join(kinds)
 
     def _call_kind(self, node: cst.Call, depth: int) -> Ternary:
         func = node.func
@@ -176,6 +300,8 @@ class TensorInference:
                 return Ternary.NO
             if qualname in NON_TENSOR_BUILTINS:
                 return Ternary.NO
+            if qualname in TENSOR_CONSTRUCTORS:
+                return Ternary.YES
             if qualname.startswith("torch."):
                 returns = torch_api.returns_tensor(qualname)
                 if returns is True:
@@ -197,3 +323,177 @@ class TensorInference:
             if method in TENSOR_METHODS:
                 return Ternary.YES
         return Ternary.UNKNOWN
+
+
+def _flags_on(call: cst.Call, flags: tuple[tuple[str, int], ...]) -> Ternary:
+    """YES when every flag argument is left at its default True or passed a literal
+    True; NO when one is a literal False; otherwise UNKNOWN."""
+    result = Ternary.YES
+    for keyword, position in flags:
+        value = None
+        positional = 0
+        for arg in call.args:
+            if arg.star:
+                return Ternary.UNKNOWN
+            if arg.keyword is None:
+                if positional == position:
+                    value = arg.value
+                positional += 1
+            elif arg.keyword.value == keyword:
+                value = arg.value
+        if value is None:
+            continue
+        if isinstance(value, cst.Name) and value.value == "True":
+            continue
+        if isinstance(value, cst.Name) and value.value == "False":
+            result = Ternary.NO
+            continue
+        return Ternary.UNKNOWN
+    return result
+
+
+def _scan_class(cls: cst.ClassDef) -> dict[str, list] | None:
+    """`self.<attr>` assignments in every method of `cls` (nested functions included),
+    plus `register_buffer`/`register_parameter` calls. None if `setattr` is used or an
+    attribute is deleted, as then any attribute may hold anything."""
+    attrs: dict[str, list] = {}
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    for statement in body:
+        if isinstance(statement, cst.FunctionDef):
+            name = self_parameter(statement)
+            if name is not None and not _scan_block(statement.body, name, attrs):
+                return None
+    # class-level names (methods, properties, class attributes) make the attribute unjudgeable
+    for statement in body:
+        if isinstance(statement, cst.FunctionDef | cst.ClassDef):
+            if statement.name.value in attrs:
+                attrs[statement.name.value].append(None)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                targets = ()
+                if isinstance(small, cst.Assign):
+                    targets = [t.target for t in small.targets]
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    targets = [small.target]
+                for target in targets:
+                    for bound in _plain_names(target):
+                        if bound in attrs:
+                            attrs[bound].append(None)
+    return attrs
+
+
+def _registration(call: cst.Call) -> tuple[str, cst.BaseExpression] | None:
+    """`register_buffer("name", value)` -> ("name", value), keywords included."""
+    name = value = None
+    positional = 0
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if positional == 0:
+                name = arg.value
+            elif positional == 1:
+                value = arg.value
+            positional += 1
+        elif arg.keyword.value == "name":
+            name = arg.value
+        elif arg.keyword.value in ("tensor", "param"):
+            value = arg.value
+    if not isinstance(name, cst.SimpleString) or value is None:
+        return None
+    text = name.evaluated_value
+    return (text, value) if isinstance(text, str) else None
+
+
+def _plain_names(target: cst.BaseExpression):
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, cst.Tuple | cst.List):
+        for element in target.elements:
+            yield from _plain_names(element.value)
+
+
+def _is_self_attr(node: cst.BaseExpression, self_name: str) -> str | None:
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == self_name:
+        return node.attr.value
+    return None
+
+
+def _scan_block(block: cst.BaseSuite, self_name: str, attrs: dict[str, list]) -> bool:
+    if isinstance(block, cst.SimpleStatementSuite):
+        return _scan_small(block.body, self_name, attrs)
+    for statement in block.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            if not _scan_small(statement.body, self_name, attrs):
+                return False
+            continue
+        for suite in _suites(statement):
+            if not _scan_block(suite, self_name, attrs):
+                return False
+    return True
+
+
+def _suites(statement: cst.CSTNode):
+    """The blocks directly inside a compound statement."""
+    body = getattr(statement, "body", None)
+    if isinstance(body, cst.BaseSuite):
+        yield body
+    elif isinstance(statement, cst.Match):
+        for case in statement.cases:
+            yield case.body
+    for handler in getattr(statement, "handlers", ()) or ():
+        yield handler.body
+    orelse = getattr(statement, "orelse", None)
+    while orelse is not None:
+        if isinstance(orelse, cst.If):  # elif chains
+            yield orelse.body
+            orelse = orelse.orelse
+        else:
+            yield orelse.body
+            break
+    finalbody = getattr(statement, "finalbody", None)
+    if finalbody is not None:
+        yield finalbody.body
+
+
+def _scan_small(statements, self_name: str, attrs: dict[str, list]) -> bool:
+    for small in statements:
+        if isinstance(small, cst.Assign):
+            plain = len(small.targets) == 1
+            for target in small.targets:
+                attr = _is_self_attr(target.target, self_name)
+                if attr is not None:
+                    attrs.setdefault(attr, []).append(small.value if plain else None)
+                elif isinstance(target.target, cst.Tuple | cst.List):
+                    for element in target.target.elements:
+                        inner = element.value.value if isinstance(element.value, cst.StarredElement) else element.value
+                        attr = _is_self_attr(inner, self_name)
+                        if attr is not None:
+                            attrs.setdefault(attr, []).append(None)
+        elif isinstance(small, cst.AnnAssign):
+            attr = _is_self_attr(small.target, self_name)
+            if attr is not None and small.value is not None:
+                attrs.setdefault(attr, []).append(small.value)
+        elif isinstance(small, cst.Del):
+            return False
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            call = small.value
+            func = call.func
+            if isinstance(func, cst.Name) and func.value == "setattr":
+                return False
+            if isinstance(func, cst.Attribute) and func.attr.value in ("__setattr__", "update"):
+                if func.attr.value == "__setattr__" or (
+                    isinstance(func.value, cst.Attribute) and func.value.attr.value == "__dict__"
+                ):
+                    return False
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in ("register_buffer", "register_parameter")
+                and isinstance(func.value, cst.Name)
+                and func.value.value == self_name
+            ):
+                registered = _registration(call)
+                if registered is None:
+                    return False  # a computed name: any attribute may be registered
+                attrs.setdefault(registered[0], []).append(registered[1])
+    return True

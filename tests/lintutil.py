@@ -1,4 +1,5 @@
-"""Shared helpers: lint a snippet, fix a snippet (with round-trip and idempotence checks)."""
+"""Shared test helpers: lint a snippet, fix a snippet (with round-trip and idempotence checks),
+run the CLI. A plain module (not conftest.py) so that tests/runtime/conftest.py cannot shadow it."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ import textwrap
 from pathlib import Path
 
 import libcst as cst
-import pytest
 
 from tensorlint.engine import LintSettings, lint_source
 from tensorlint.fixer import fix_text
-from tensorlint.rules import all_rules
 from tensorlint.selection import resolve_all
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,7 +64,3 @@ def run_cli(*args, cwd=None, input=None, env=None, check_rc=None):
         assert proc.returncode == check_rc, (proc.returncode, proc.stdout, proc.stderr)
     return proc
 
-
-@pytest.fixture
-def rule_codes():
-    return {r.code for r in all_rules()}

@@ -1,0 +1,128 @@
+"""TL203: `log(softmax(x))` / `log(sigmoid(x))` instead of the fused, stable functions."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tensorlint.diagnostics import Applicability
+from tensorlint.rules.base import Rule
+from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
+from tensorlint.semantics.dataflow import (
+    SIGMOID,
+    activation_of,
+    argument,
+    maybe_activation,
+    sibling_function,
+    spell,
+    unary_torch_call,
+    value_origins,
+)
+
+_LOG_SOFTMAX = {
+    "torch.softmax": "torch.log_softmax",
+    "torch.nn.functional.softmax": "torch.nn.functional.log_softmax",
+    "torch.special.softmax": "torch.special.log_softmax",
+}
+LOGSIGMOID = "torch.nn.functional.logsigmoid"
+
+
+class LogOfSoftmax(Rule):
+    """## What it does
+    Flags `torch.log` (or `.log()`) applied directly to a softmax or sigmoid output:
+    `torch.log(F.softmax(x, dim))`, `F.softmax(x, dim).log()`,
+    `torch.log(torch.softmax(x, d))`, `x.softmax(d).log()`, `torch.log(torch.sigmoid(x))`,
+    `x.sigmoid().log()`, also when the softmax/sigmoid output was assigned to a local
+    variable first in the same function. `torch.log(probs + eps)` is not flagged.
+
+    ## Why is this bad?
+    Softmax and sigmoid underflow to exactly 0 for strongly negative inputs, and
+    `log(0)` is `-inf`; the gradient through the pair is also less accurate.
+    `log_softmax` and `logsigmoid` compute the same function in one stable step
+    (log-sum-exp trick) and never produce `-inf` for finite inputs.
+
+    ## Example
+    ```python
+    log_probs = torch.log(F.softmax(logits, dim=-1))
+    log_p = torch.log(torch.sigmoid(score))
+    ```
+
+    ## Use instead
+    ```python
+    log_probs = F.log_softmax(logits, dim=-1)
+    log_p = F.logsigmoid(score)
+    ```
+
+    ## Fix safety
+    The fix is safe: `log_softmax` and `logsigmoid` compute the same values (they
+    differ only where the two-step version rounded to `-inf` or lost precision) with
+    the same shape, dtype and device. It is only offered when the softmax/sigmoid is
+    inline, when the replacement can be named through the file's existing imports
+    (`F.log_softmax` next to `F.softmax`, `torch.log_softmax` next to
+    `torch.softmax`, `x.log_softmax(d)` for `x.softmax(d)`, `F.logsigmoid` or
+    `torch.nn.functional.logsigmoid` for a sigmoid), and, for softmax, when `dim` is
+    given: `dim` and `dtype` are kept as written. A softmax without `dim` (implicit,
+    deprecated) or an `nn.Softmax`/`nn.Sigmoid` module call is reported without a fix.
+    """
+
+    code = "TL203"
+    name = "log-of-softmax"
+    summary = "`log` of a `softmax`/`sigmoid` output; use `log_softmax`/`logsigmoid`"
+    fix_applicability = Applicability.SAFE
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = unary_torch_call(self.ctx, node, "log")
+        if found is None:
+            return
+        operand, _ = found
+        origins = value_origins(self.ctx, operand)
+        if not origins or not all(maybe_activation(origin) for origin in origins):
+            return
+        activations = [activation_of(self.ctx, origin) for origin in origins]
+        if any(a is None for a in activations) or len({a[0] for a in activations}) != 1:  # type: ignore[index]
+            return
+        kind, form = activations[0]  # type: ignore[misc]
+        inline = len(origins) == 1 and origins[0] is operand
+        via = "" if inline else f" (through `{self.ctx.code_for(operand)}`)"
+        if kind == SIGMOID:
+            message = f"`log` of a sigmoid output{via} underflows to -inf; use `F.logsigmoid`"
+        else:
+            message = f"`log` of a softmax output{via} underflows to -inf; use `log_softmax`"
+        fix = self._fix(node, origins[0], kind, form) if inline else None  # type: ignore[arg-type]
+        self.report(node, message, fix)
+
+    def _fix(self, node: cst.Call, inner: cst.Call, kind: str, form: str):
+        if kind == SIGMOID:
+            if form == "function":
+                if len(inner.args) != 1 or inner.args[0].star:
+                    return None
+                first = inner.args[0]
+                if first.keyword is not None and first.keyword.value != "input":
+                    return None
+                x = first.value
+            elif form == "method" and not inner.args:
+                x = inner.func.value  # type: ignore[attr-defined]
+            else:
+                return None
+            func = spell(self.ctx, LOGSIGMOID)
+            if func is None:
+                return None
+            new = cst.Call(func=func, args=[cst.Arg(unparenthesize_for_argument(x))])
+            return self.replace(node, keep_parentheses(node, new), "Replace with `logsigmoid`")
+        # softmax: keep the arguments, rename the function
+        dim = argument(inner, 1 if form == "function" else 0, "dim")
+        if dim is None or (isinstance(dim.value, cst.Name) and dim.value.value == "None"):
+            return None
+        if form == "function":
+            qualname = self.ctx.qualified_name(inner.func)
+            target = _LOG_SOFTMAX.get(qualname or "")
+            if target is None:
+                return None
+            func = sibling_function(self.ctx, inner.func, qualname, target.rsplit(".", 1)[-1])  # type: ignore[arg-type]
+            if func is None:
+                return None
+            new = inner.with_changes(func=func)
+        elif form == "method":
+            new = inner.with_changes(func=inner.func.with_changes(attr=cst.Name("log_softmax")))
+        else:
+            return None
+        return self.replace(node, keep_parentheses(node, new), "Replace with `log_softmax`")

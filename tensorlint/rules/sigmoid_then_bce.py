@@ -1,0 +1,147 @@
+"""TL201: binary cross-entropy computed on a sigmoid output instead of on logits."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tensorlint.diagnostics import Applicability
+from tensorlint.rules.base import Rule
+from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
+from tensorlint.semantics.dataflow import (
+    SIGMOID,
+    activation_of,
+    argument,
+    callee_name,
+    constructed_class,
+    maybe_activation,
+    sibling_function,
+    value_origins,
+)
+
+BCE_FUNCTION = "torch.nn.functional.binary_cross_entropy"
+BCE_MODULE = "torch.nn.BCELoss"
+
+
+class SigmoidThenBce(Rule):
+    """## What it does
+    Flags `F.binary_cross_entropy` and `nn.BCELoss` applied to the output of a sigmoid
+    (`torch.sigmoid`, `F.sigmoid`, `torch.special.expit`, `x.sigmoid()`, or an
+    `nn.Sigmoid` module), whether the sigmoid is written inline or assigned to a local
+    variable first in the same function. The loss may be called directly, or through a
+    loss object bound to a local name or to `self.<attr>` whose every assignment in
+    the class is `nn.BCELoss(...)`.
+
+    ## Why is this bad?
+    Computing `sigmoid` and then `log` separately loses precision: for large logits
+    the sigmoid rounds to exactly 0 or 1, the log becomes `-inf`, and
+    `binary_cross_entropy` clamps it to -100, so confidently wrong predictions get a
+    capped loss and a vanishing gradient. `binary_cross_entropy_with_logits` (and
+    `nn.BCEWithLogitsLoss`) fuse the two with the log-sum-exp trick and stay exact.
+    `F.binary_cross_entropy` is also rejected under `torch.autocast`, while the
+    logits version is autocast-safe.
+
+    ## Example
+    ```python
+    loss = F.binary_cross_entropy(torch.sigmoid(logits), target)
+
+    probs = logits.sigmoid()
+    loss = nn.BCELoss()(probs, target)
+    ```
+
+    ## Use instead
+    ```python
+    loss = F.binary_cross_entropy_with_logits(logits, target)
+    loss = nn.BCEWithLogitsLoss()(logits, target)
+    ```
+
+    ## Fix safety
+    A fix is offered only when the sigmoid is written inline as the loss input and
+    takes nothing but the logits, and the loss is `F.binary_cross_entropy(...)` or an
+    inline `nn.BCELoss(...)(...)`. It drops the sigmoid and switches to
+    `binary_cross_entropy_with_logits` / `BCEWithLogitsLoss`. The two signatures share
+    their leading parameters (`input, target, weight, size_average, reduce,
+    reduction`), and `weight` and `reduction` mean the same in both, so every argument
+    carries over unchanged.
+    The fix is nevertheless unsafe: it changes the loss values and gradients wherever
+    the sigmoid saturated (the -100 clamp disappears), which is the point of the change
+    but alters training results and logged loss curves, so it needs review. A sigmoid
+    output held in a variable or a loss object held in a name is reported without a
+    fix: other code may use them.
+    """
+
+    code = "TL201"
+    name = "sigmoid-then-bce"
+    summary = "Binary cross-entropy on a `sigmoid` output; use `binary_cross_entropy_with_logits`"
+    fix_applicability = Applicability.UNSAFE
+
+    def visit_Call(self, node: cst.Call) -> None:
+        arg = argument(node, 0, "input")
+        if arg is None:
+            return
+        origins = value_origins(self.ctx, arg.value)
+        if not origins or not all(maybe_activation(origin) for origin in origins):
+            return
+        consumer = self._consumer(node)
+        if consumer is None:
+            return
+        activations = [activation_of(self.ctx, origin) for origin in origins]
+        if not all(found is not None and found[0] == SIGMOID for found in activations):
+            return
+        via = "" if len(origins) == 1 and origins[0] is arg.value else f" (through `{self.ctx.code_for(arg.value)}`)"
+        if consumer == "function":
+            message = (
+                f"`binary_cross_entropy` is applied to a sigmoid output{via}, which saturates and loses "
+                "precision; pass the logits to `binary_cross_entropy_with_logits` instead"
+            )
+        else:
+            message = (
+                f"`BCELoss` is applied to a sigmoid output{via}, which saturates and loses precision; "
+                "pass the logits to `BCEWithLogitsLoss` instead"
+            )
+        fix = None
+        if origins[0] is arg.value:
+            fix = self._fix(node, arg, activations[0][1], consumer)  # type: ignore[index]
+        self.report(node, message, fix)
+
+    def _consumer(self, node: cst.Call) -> str | None:
+        if callee_name(node) == "binary_cross_entropy":
+            return "function" if self.ctx.qualified_name(node.func) == BCE_FUNCTION else None
+        if isinstance(node.func, (cst.Call, cst.Name, cst.Attribute)):
+            if constructed_class(self.ctx, node.func) == BCE_MODULE:
+                return "module"
+        return None
+
+    def _fix(self, node: cst.Call, arg: cst.Arg, form: str, consumer: str):
+        logits = _sigmoid_input(arg.value, form)  # type: ignore[arg-type]
+        if logits is None:
+            return None
+        if consumer == "function":
+            func = sibling_function(self.ctx, node.func, BCE_FUNCTION, "binary_cross_entropy_with_logits")
+            if func is None:
+                return None
+            new_func: cst.BaseExpression = func
+        else:
+            if not isinstance(node.func, cst.Call):
+                return None  # a loss object held in a name: other calls may use it
+            ctor = sibling_function(self.ctx, node.func.func, BCE_MODULE, "BCEWithLogitsLoss")
+            if ctor is None:
+                return None
+            new_func = node.func.with_changes(func=ctor)
+        args = [a.with_changes(value=unparenthesize_for_argument(logits)) if a is arg else a for a in node.args]
+        new = node.with_changes(func=new_func, args=args)
+        target = "binary_cross_entropy_with_logits" if consumer == "function" else "BCEWithLogitsLoss"
+        return self.replace(node, keep_parentheses(node, new), f"Drop the sigmoid and use `{target}`")
+
+
+def _sigmoid_input(call: cst.Call, form: str) -> cst.BaseExpression | None:
+    """The logits of an inline `torch.sigmoid(z)` / `z.sigmoid()` that takes nothing else."""
+    if form == "function":
+        if len(call.args) != 1 or call.args[0].star:
+            return None
+        only = call.args[0]
+        if only.keyword is not None and only.keyword.value != "input":
+            return None
+        return only.value
+    if form == "method" and not call.args and isinstance(call.func, cst.Attribute):
+        return call.func.value
+    return None

@@ -1,0 +1,126 @@
+"""TL202: cross-entropy computed on a softmax output instead of on logits."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tensorlint.diagnostics import Applicability
+from tensorlint.rules.base import Rule
+from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
+from tensorlint.semantics.dataflow import (
+    SIGMOID,
+    SOFTMAX,
+    activation_of,
+    argument,
+    callee_name,
+    constructed_class,
+    maybe_activation,
+    value_origins,
+)
+
+CE_FUNCTION = "torch.nn.functional.cross_entropy"
+CE_MODULE = "torch.nn.CrossEntropyLoss"
+
+
+class SoftmaxThenCrossEntropy(Rule):
+    """## What it does
+    Flags `F.cross_entropy` and `nn.CrossEntropyLoss` whose input (the first
+    argument, not the target) is the output of a softmax (`F.softmax`,
+    `torch.softmax`, `torch.special.softmax`, `x.softmax(dim)`, or an `nn.Softmax`
+    module), written inline or assigned to a local variable first in the same
+    function. A sigmoid output fed to these losses is flagged too: it is just as
+    much a probability, and as wrong. The loss may be called directly or through a loss object bound to a
+    local name or to `self.<attr>` whose every assignment is `nn.CrossEntropyLoss(...)`.
+    A softmax passed as the *target* (soft labels, distillation) is fine and not
+    flagged.
+
+    ## Why is this bad?
+    `cross_entropy` expects unnormalised logits: it applies `log_softmax` itself.
+    Feeding it probabilities applies softmax twice. The result is a different, much
+    flatter loss: its inputs are squashed into [0, 1], so even a perfect prediction
+    keeps a large loss, and the gradients shrink, which slows or stalls training
+    without any error.
+
+    ## Example
+    ```python
+    loss = F.cross_entropy(F.softmax(logits, dim=1), labels)
+
+    probs = logits.softmax(-1)
+    loss = nn.CrossEntropyLoss()(probs, labels)
+    ```
+
+    ## Use instead
+    ```python
+    loss = F.cross_entropy(logits, labels)
+    probs = logits.softmax(-1)  # if the probabilities are needed elsewhere
+    ```
+
+    ## Fix safety
+    A softmax held in a variable is reported without a fix, since other code may use
+    the probabilities. An inline softmax that takes only its input and `dim` gets an
+    unsafe fix that removes it: the loss becomes the one the author meant, but its
+    values and gradients change, so training results change and need review.
+    """
+
+    code = "TL202"
+    name = "softmax-then-cross-entropy"
+    summary = "Cross-entropy on a `softmax` output; it applies log-softmax itself, pass the logits"
+    fix_applicability = Applicability.UNSAFE
+
+    def visit_Call(self, node: cst.Call) -> None:
+        arg = argument(node, 0, "input")
+        if arg is None:
+            return
+        origins = value_origins(self.ctx, arg.value)
+        if not origins or not all(maybe_activation(origin) for origin in origins):
+            return
+        consumer = self._consumer(node)
+        if consumer is None:
+            return
+        activations = [activation_of(self.ctx, origin) for origin in origins]
+        if any(found is None for found in activations):
+            return
+        kinds = {found[0] for found in activations}  # type: ignore[index]
+        if not kinds <= {SOFTMAX, SIGMOID}:
+            return
+        inline = len(origins) == 1 and origins[0] is arg.value
+        via = "" if inline else f" (through `{self.ctx.code_for(arg.value)}`)"
+        loss = "cross_entropy" if consumer == "function" else "CrossEntropyLoss"
+        message = (
+            f"`{loss}` is applied to a {'/'.join(sorted(kinds))} output{via}, "
+            "but it applies log-softmax itself; "
+            "pass the logits instead"
+        )
+        fix = None
+        if inline and kinds == {SOFTMAX}:
+            fix = self._fix(node, arg, activations[0][1])  # type: ignore[index]
+        self.report(node, message, fix)
+
+    def _consumer(self, node: cst.Call) -> str | None:
+        if callee_name(node) == "cross_entropy":
+            return "function" if self.ctx.qualified_name(node.func) == CE_FUNCTION else None
+        if isinstance(node.func, (cst.Call, cst.Name, cst.Attribute)):
+            if constructed_class(self.ctx, node.func) == CE_MODULE:
+                return "module"
+        return None
+
+    def _fix(self, node: cst.Call, arg: cst.Arg, form: str):
+        softmax = arg.value
+        assert isinstance(softmax, cst.Call)
+        if form == "function":
+            logits = argument(softmax, 0, "input")
+            allowed = 2
+        elif form == "method" and isinstance(softmax.func, cst.Attribute):
+            logits = cst.Arg(softmax.func.value)
+            allowed = 1
+        else:
+            return None
+        if logits is None or len(softmax.args) > allowed:
+            return None
+        for extra in softmax.args:
+            if extra.keyword is not None and extra.keyword.value not in ("input", "dim"):
+                return None  # dtype= or _stacklevel: do not drop silently
+        value = unparenthesize_for_argument(logits.value)
+        args = [a.with_changes(value=value) if a is arg else a for a in node.args]
+        new = keep_parentheses(node, node.with_changes(args=args))
+        return self.replace(node, new, "Remove the softmax and pass the logits")

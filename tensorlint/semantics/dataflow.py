@@ -1,0 +1,372 @@
+"""Which value a local name or `self.<attr>` holds, and how to spell a torch name here.
+
+Everything is read from the bindings that the ScopeTracker has already recorded during
+the single traversal; nothing here walks the file again. The one exception is
+`self.<attr>`: the assignments to it live in other methods of the class, so the class
+body is scanned once, lazily (only when a rule asks), and the answer is cached.
+
+All answers are conservative: a name with a binding that is not a plain assignment
+(a parameter, a loop target, an augmented assignment, ...) has no known value, and
+a name whose assignments disagree has no single constructor.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import libcst as cst
+
+from tensorlint.semantics.modules import self_parameter
+from tensorlint.semantics.scopes import Scope
+from tensorlint.semantics.ternary import Ternary
+
+_MAX_HOPS = 4
+
+
+def _value_scope(ctx) -> Scope | None:
+    """The scope whose locals we may read: the innermost function, lambda or module."""
+    stack = ctx.scopes.stack
+    if not stack or stack[-1].kind == "class":
+        return None
+    return stack[-1]
+
+
+def local_values(ctx, name: cst.Name) -> list[cst.BaseExpression] | None:
+    """The right-hand sides of every assignment to `name` seen so far in the current
+    function (or module body), or None if any binding is not a plain assignment, or
+    the name is not local."""
+    scope = _value_scope(ctx)
+    if scope is None:
+        return None
+    bindings = scope.bindings.get(name.value)
+    if not bindings or name.value in scope.globals:
+        return None
+    values = []
+    for binding in bindings:
+        if binding.kind != "assign" or binding.value is None:
+            return None
+        values.append(binding.value)
+    return values
+
+
+def value_origins(ctx, expr: cst.BaseExpression) -> list[cst.BaseExpression] | None:
+    """`expr` itself, or, for a local name, the expressions it was assigned from,
+    following `a = b` copies. None when any of them is unknown."""
+    pending = [(expr, 0)]
+    found: list[cst.BaseExpression] = []
+    while pending:
+        node, hops = pending.pop()
+        if isinstance(node, cst.Name):
+            if hops >= _MAX_HOPS:
+                return None
+            values = local_values(ctx, node)
+            if values is None:
+                return None
+            pending.extend((value, hops + 1) for value in values)
+        else:
+            found.append(node)
+    return found
+
+
+def constructed_class(ctx, expr: cst.BaseExpression) -> str | None:
+    """The qualified name of the class that built the object `expr` refers to:
+    `nn.BCELoss()` itself, a local `criterion = nn.BCELoss()`, or `self.criterion`
+    assigned `nn.BCELoss(...)` in the class's methods. None unless every assignment
+    agrees."""
+    if isinstance(expr, cst.Call):
+        return ctx.qualified_name(expr.func)
+    if isinstance(expr, cst.Name):
+        values = local_values(ctx, expr)
+        if values is None:
+            return None
+        return _agreeing_class(ctx, values)
+    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+        method = ctx.scopes.enclosing_method()
+        if method is None:
+            return None
+        cls, func = method
+        if expr.value.value != self_parameter(func):
+            return None
+        values = _self_attribute_values(ctx, cls).get(expr.attr.value)
+        if not values:
+            return None
+        return _agreeing_class(ctx, values)
+    return None
+
+
+def _agreeing_class(ctx, values: list[cst.BaseExpression | None]) -> str | None:
+    found: set[str] = set()
+    for value in values:
+        if not isinstance(value, cst.Call):
+            return None
+        qualname = ctx.qualified_name(value.func)
+        if qualname is None:
+            return None
+        found.add(qualname)
+    return found.pop() if len(found) == 1 else None
+
+
+def _record_target(target: cst.BaseExpression, value, self_name: str, into: dict[str, list]) -> None:
+    if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+        if target.value.value == self_name:
+            into.setdefault(target.attr.value, []).append(value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _record_target(element.value, None, self_name, into)  # unpacking: value unknown
+    elif isinstance(target, cst.StarredElement):
+        _record_target(target.value, None, self_name, into)
+
+
+def _scan_block(body, self_name: str, into: dict[str, list]) -> None:
+    """Statement-level walk: attribute targets can only appear in statements (never in
+    a walrus or comprehension), so expressions need not be descended into."""
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    single = len(small.targets) == 1
+                    for target in small.targets:
+                        _record_target(target.target, small.value if single else None, self_name, into)
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    _record_target(small.target, small.value, self_name, into)
+                elif isinstance(small, cst.AugAssign):
+                    _record_target(small.target, None, self_name, into)
+            continue
+        if isinstance(statement, cst.ClassDef):
+            continue  # a nested class's `self` is another object
+        if isinstance(statement, cst.For):
+            _record_target(statement.target, None, self_name, into)
+        elif isinstance(statement, cst.With):
+            for item in statement.items:
+                if item.asname is not None:
+                    _record_target(item.asname.name, None, self_name, into)
+        for block in _child_blocks(statement):
+            _scan_block(block, self_name, into)
+
+
+def _child_blocks(statement: cst.BaseCompoundStatement):
+    body = getattr(statement, "body", None)
+    if isinstance(body, cst.IndentedBlock):
+        yield body.body
+    elif isinstance(body, cst.SimpleStatementSuite):
+        yield [cst.SimpleStatementLine(body=body.body)]
+    if isinstance(statement, (cst.Try, cst.TryStar)):
+        for handler in statement.handlers:
+            yield from _child_blocks(handler)
+        for extra in (statement.orelse, statement.finalbody):
+            if extra is not None:
+                yield from _child_blocks(extra)
+    elif isinstance(statement, (cst.If, cst.For, cst.While)):
+        orelse = statement.orelse
+        if orelse is not None:
+            if isinstance(orelse, cst.If):
+                yield [orelse]
+            else:
+                yield from _child_blocks(orelse)
+    elif isinstance(statement, cst.Match):
+        for case in statement.cases:
+            yield from _child_blocks(case)
+
+
+_SELF_ATTRS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _self_attribute_values(ctx, cls: cst.ClassDef) -> dict[str, list]:
+    """`self.<attr>` -> every value assigned to it in the class's methods (None for
+    an unknowable one), computed once per class and file."""
+    cache = _SELF_ATTRS.setdefault(ctx, {})
+    found = cache.get(cls)
+    if found is None:
+        found = {}
+        for statement in cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ():
+            if isinstance(statement, cst.FunctionDef):
+                self_name = self_parameter(statement)
+                if self_name is not None:
+                    _scan_block([statement], self_name, found)
+        cache[cls] = found
+    return found
+
+
+def spell(ctx, qualname: str) -> cst.BaseExpression | None:
+    """An expression that names `qualname` at this point using the file's existing
+    imports (`F.logsigmoid` when `F` is torch.nn.functional, `torch.nn.functional.
+    logsigmoid` when only `import torch` is there), or None if no import reaches it.
+    The shortest spelling wins."""
+    best: tuple[int, str, str] | None = None
+    seen: set[str] = set()
+    for scope in reversed(ctx.scopes.stack):
+        for name, bindings in scope.bindings.items():
+            if name in seen:
+                continue
+            seen.add(name)
+            if not any(b.kind in ("import", "assign") for b in bindings):
+                continue
+            resolved = ctx.qualified_name(cst.Name(name))
+            if resolved is None:
+                continue
+            if resolved == qualname:
+                rest = ""
+            elif qualname.startswith(resolved + "."):
+                rest = qualname[len(resolved) + 1 :]
+            else:
+                continue
+            candidate = (rest.count(".") + (1 if rest else 0), name, rest)
+            if best is None or candidate < best:
+                best = candidate
+    if best is None:
+        return None
+    _, name, rest = best
+    expr: cst.BaseExpression = cst.Name(name)
+    for part in rest.split(".") if rest else ():
+        expr = cst.Attribute(value=expr, attr=cst.Name(part))
+    return expr
+
+
+def sibling_function(ctx, func: cst.BaseExpression, qualname: str, new_name: str) -> cst.BaseExpression | None:
+    """The function `new_name` from the module that `func` (which resolves to
+    `qualname`) comes from, spelled like `func` when that is an attribute
+    (`F.softmax` -> `F.log_softmax`), else via the file's imports."""
+    module = qualname.rsplit(".", 1)[0]
+    if isinstance(func, cst.Attribute):
+        return func.with_changes(attr=cst.Name(new_name))
+    return spell(ctx, f"{module}.{new_name}")
+
+
+# -- what produced a value -------------------------------------------------------------
+SIGMOID = "sigmoid"
+SOFTMAX = "softmax"
+_ACTIVATION_FUNCTIONS = {
+    "torch.sigmoid": SIGMOID,
+    "torch.nn.functional.sigmoid": SIGMOID,
+    "torch.special.expit": SIGMOID,
+    "torch.softmax": SOFTMAX,
+    "torch.nn.functional.softmax": SOFTMAX,
+    "torch.special.softmax": SOFTMAX,
+}
+_ACTIVATION_MODULES = {"torch.nn.Sigmoid": SIGMOID, "torch.nn.Softmax": SOFTMAX}
+_ACTIVATION_NAMES = frozenset({"sigmoid", "expit", "softmax"})
+
+
+def callee_name(call: cst.Call) -> str | None:
+    """The last segment of what is called: `F.softmax(...)` -> "softmax"."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    if isinstance(func, cst.Name):
+        return func.value
+    return None
+
+
+def argument(call: cst.Call, position: int, keyword: str) -> cst.Arg | None:
+    """The argument bound to a parameter, by position or keyword; None when absent or
+    when `*args`/`**kwargs` make it unknowable."""
+    positional = 0
+    found = None
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if positional == position:
+                found = arg
+            positional += 1
+        elif arg.keyword.value == keyword:
+            found = arg
+    return found
+
+
+def activation_of(ctx, expr: cst.BaseExpression) -> tuple[str, str] | None:
+    """(activation, form) when `expr` is a call applying sigmoid or softmax:
+    form "function" (`torch.sigmoid(x)`, `F.softmax(x, 1)`), "method"
+    (`x.sigmoid()`, `x.softmax(-1)`) or "module" (`nn.Softmax(1)(x)`, `self.act(x)`
+    with `self.act = nn.Sigmoid()`)."""
+    if not isinstance(expr, cst.Call):
+        return None
+    name = callee_name(expr)
+    func = expr.func
+    if name in _ACTIVATION_NAMES:
+        qualname = ctx.qualified_name(func)
+        if qualname is not None:
+            found = _ACTIVATION_FUNCTIONS.get(qualname)
+            return (found, "function") if found else None
+        if isinstance(func, cst.Attribute) and name != "expit" and not _is_self(ctx, func.value):
+            if _is_tensor_method_call(ctx, expr, name):
+                return (name, "method")
+            if ctx.tensor_kind(func.value) is Ternary.NO:
+                return None
+    if isinstance(func, (cst.Call, cst.Name, cst.Attribute)):
+        qualname = constructed_class(ctx, func)
+        found = _ACTIVATION_MODULES.get(qualname) if qualname else None
+        return (found, "module") if found else None
+    return None
+
+
+def _is_self(ctx, expr: cst.BaseExpression) -> bool:
+    method = ctx.scopes.enclosing_method()
+    return method is not None and isinstance(expr, cst.Name) and expr.value == self_parameter(method[1])
+
+
+def _is_tensor_method_call(ctx, call: cst.Call, name: str) -> bool:
+    """`x.sigmoid()` takes no argument; `x.softmax(dim)` takes a dim. A receiver that
+    is provably a tensor settles it; otherwise the call's shape must fit the method."""
+    receiver = call.func.value  # type: ignore[attr-defined]
+    kind = ctx.tensor_kind(receiver)
+    if kind is Ternary.NO:
+        return False
+    if name == "sigmoid":
+        return not call.args
+    if kind is Ternary.YES:
+        return True
+    dim = argument(call, 0, "dim")
+    if dim is None:
+        return False
+    if dim.keyword is not None:
+        return True
+    value = dim.value
+    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
+        value = value.expression
+    return isinstance(value, cst.Integer)
+
+
+def maybe_activation(expr: cst.BaseExpression) -> bool:
+    """Cheap syntactic pre-check for `activation_of`: a call that is named like an
+    activation or that could be a module call."""
+    if not isinstance(expr, cst.Call):
+        return False
+    func = expr.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value in _ACTIVATION_NAMES or isinstance(func.value, cst.Name)
+    return isinstance(func, (cst.Name, cst.Call))
+
+
+def unary_torch_call(ctx, node: cst.Call, name: str) -> tuple[cst.BaseExpression, str] | None:
+    """(x, form) for `torch.<name>(x)` (form "function") or `x.<name>()` (form
+    "method") with nothing else passed. The method form is returned for any receiver
+    that is not a resolvable dotted name (`math.log` / `np.log` never match); callers
+    decide how much proof of a tensor they need."""
+    func = node.func
+    if isinstance(func, cst.Attribute):
+        if func.attr.value != name:
+            return None
+    elif not (isinstance(func, cst.Name) and func.value == name):
+        return None
+    qualname = ctx.qualified_name(func)
+    if qualname == f"torch.{name}":
+        arg = argument(node, 0, "input")
+        if arg is None or len(node.args) != 1:
+            return None
+        return arg.value, "function"
+    if qualname is None and isinstance(func, cst.Attribute) and not node.args:
+        return func.value, "method"
+    return None
+
+
+def is_literal_one(expr: cst.BaseExpression) -> bool:
+    """The literal `1` or `1.0` (also `1.`, `1e0`), unparenthesised or not."""
+    if isinstance(expr, cst.Integer):
+        return expr.value == "1"
+    if isinstance(expr, cst.Float):
+        try:
+            return float(expr.value) == 1.0
+        except ValueError:
+            return False
+    return False

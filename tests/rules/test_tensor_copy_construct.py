@@ -1,0 +1,232 @@
+"""TL001 tensor-copy-construct: tensor inference (parameters, op results, aliases) and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from lintutil import codes, fix, lint
+
+HEADER = "import torch\nimport torch.nn as nn\nimport numpy as np\n"
+
+
+def found(body: str) -> list[str]:
+    return codes(HEADER + body, select=("TL001",))
+
+
+def fixed(body: str) -> str:
+    return fix(HEADER + body, select=("TL001",))[len(HEADER):]
+
+
+def module(init: str, forward: str) -> str:
+    """A Module whose __init__ and forward bodies are given (one statement per line)."""
+    indent = lambda text: "".join(f"        {line}\n" for line in text.splitlines())  # noqa: E731
+    return (
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        f"{indent(init)}"
+        "    def forward(self, x):\n"
+        f"{indent(forward)}"
+    )
+
+
+# -- positives ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # op results and tensor methods
+        "y = torch.tensor(torch.randn(3))\n",
+        "y = torch.tensor(torch.zeros(2, 3).float())\n",
+        "def f(x: torch.Tensor):\n    return torch.tensor(x.sum(dim=0))\n",
+        "def f(x: torch.Tensor):\n    return torch.tensor(x[0] * 2)\n",
+        "def f(a: torch.Tensor, b: torch.Tensor):\n    return torch.tensor(a @ b)\n",
+        "y = torch.tensor(torch.cat([torch.ones(1), torch.ones(2)]))\n",
+        # aliases
+        "t = torch.randn(3)\nu = t\ny = torch.tensor(u)\n",
+        "def f(x: torch.Tensor):\n    t = x\n    return torch.tensor(t)\n",
+        "def f(x: torch.Tensor):\n    y = torch.tensor(data=x)\n",
+        # import styles
+        "from torch import tensor, randn\ny = tensor(randn(2))\n",
+        "import torch as th\ny = th.tensor(th.ones(2))\n",
+        # parameters and buffers
+        module("self.fc = nn.Linear(3, 4)", "return torch.tensor(self.fc.weight)"),
+        module("self.fc = nn.Linear(3, 4)", "return torch.tensor(self.fc.bias)"),
+        module("self.fc = nn.Linear(3, 4, bias=True)", "return torch.tensor(self.fc.bias)"),
+        module("self.conv = torch.nn.Conv2d(3, 8, 3)", "return torch.tensor(self.conv.weight)"),
+        module("self.emb = nn.Embedding(10, 4)", "return torch.tensor(self.emb.weight)"),
+        module("self.bn = nn.BatchNorm1d(4)", "return torch.tensor(self.bn.running_mean)"),
+        module("self.ln = nn.LayerNorm(4)", "return torch.tensor(self.ln.bias)"),
+        module("self.w = nn.Parameter(torch.zeros(3))", "return torch.tensor(self.w)"),
+        module("self.register_buffer('mask', torch.ones(3))", "return torch.tensor(self.mask)"),
+        module("self.register_buffer(name='mask', tensor=torch.ones(3), persistent=False)", "return torch.tensor(self.mask)"),
+        module("self.scale = torch.tensor(1.0)", "return torch.tensor(self.scale)"),
+        module("self.w = nn.Parameter(torch.zeros(3))", "w = self.w\nreturn torch.tensor(w)"),
+        # in a nested function, `self` is still the instance
+        module("self.fc = nn.Linear(3, 4)", "def g():\n    return torch.tensor(self.fc.weight)\nreturn g()"),
+    ],
+)
+def test_flags_tensors(body):
+    assert found(body) == ["TL001"]
+
+
+# -- negatives ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # data that is not a tensor
+        "y = torch.tensor([1, 2, 3])\n",
+        "y = torch.tensor(3.0)\n",
+        "y = torch.tensor(np.zeros(3))\n",
+        "y = torch.tensor(np.arange(3) + 1)\n",
+        "def f(x: torch.Tensor):\n    return torch.tensor(x.tolist())\n",
+        "def f(x: torch.Tensor):\n    return torch.tensor(x.item())\n",
+        "def f(x: torch.Tensor):\n    return torch.tensor(x.shape)\n",
+        "def f(x: torch.Tensor):\n    return torch.tensor(x.size())\n",
+        "def f(x: torch.Tensor):\n    return torch.tensor(len(x))\n",
+        "def f(x: torch.Tensor):\n    return torch.tensor(x.numpy())\n",
+        # unknown values
+        "def f(x):\n    return torch.tensor(x)\n",
+        "def f(x):\n    return torch.tensor(x + 1)\n",
+        "def f(xs):\n    for x in xs:\n        torch.tensor(x)\n",
+        "from typing import Optional\ndef f(x: Optional[torch.Tensor]):\n    return torch.tensor(x)\n",
+        "def f(x: 'torch.Tensor'):\n    return torch.tensor(x)\n",
+        "def f(x: torch.Tensor | None):\n    return torch.tensor(x)\n",
+        # an alias whose name is re-bound to a list on another path
+        "def f(c):\n    t = torch.randn(3)\n    if c:\n        t = [1.0]\n    return torch.tensor(t)\n",
+        # not torch.tensor
+        "def tensor(x):\n    return x\ny = tensor(torch.randn(3))\n",
+        "from torch import tensor\ndef tensor(x):\n    return x\ny = tensor(torch.randn(3))\n",
+        "def f(torch):\n    return torch.tensor(torch.randn(3))\n",
+        "torch = object()\ny = torch.tensor(torch.randn(3))\n",
+        # parameters that may be None, or layers that are not known
+        module("self.fc = nn.Linear(3, 4, bias=False)", "return torch.tensor(self.fc.bias)"),
+        module("self.fc = nn.Linear(3, 4, False)", "return torch.tensor(self.fc.bias)"),
+        module("self.fc = nn.Linear(3, 4, bias=use_bias)", "return torch.tensor(self.fc.bias)"),
+        module("self.ln = nn.LayerNorm(4, elementwise_affine=False)", "return torch.tensor(self.ln.weight)"),
+        module("self.bn = nn.BatchNorm1d(4, affine=False)", "return torch.tensor(self.bn.bias)"),
+        module("self.bn = nn.BatchNorm1d(4, track_running_stats=False)", "return torch.tensor(self.bn.running_mean)"),
+        module("self.fc = make_layer()", "return torch.tensor(self.fc.weight)"),
+        module("self.fc = nn.Linear(3, 4)", "return torch.tensor(self.fc.weight_scale)"),
+        # attributes assigned something else somewhere in the class
+        module("self.w = nn.Parameter(torch.zeros(3))\nself.w = None", "return torch.tensor(self.w)"),
+        module("self.register_buffer('b', None)", "return torch.tensor(self.b)"),
+        module("self.w = torch.zeros(3)", "self.w = x.tolist()\nreturn torch.tensor(self.w)"),
+        module("self.w = torch.zeros(3)\nsetattr(self, name, value)", "return torch.tensor(self.w)"),
+        module("self.w = torch.zeros(3)\nself.register_buffer(key, value)", "return torch.tensor(self.w)"),
+        module("self.w = torch.zeros(3)\ndel self.w", "return torch.tensor(self.w)"),
+        module("self.w = w", "return torch.tensor(self.w)"),
+        module("self.w, self.v = torch.zeros(3), torch.ones(3)", "return torch.tensor(self.w)"),
+        # `self` re-bound, or a different object
+        module("self.w = torch.zeros(3)", "self = other\nreturn torch.tensor(self.w)"),
+        module("self.w = torch.zeros(3)", "return torch.tensor(x.w)"),
+    ],
+)
+def test_ignores_non_tensors(body):
+    assert found(body) == []
+
+
+def test_property_with_same_name_is_unknown():
+    body = (
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self._w = torch.zeros(3)\n"
+        "        self.w = torch.zeros(3)\n"
+        "    @property\n"
+        "    def w(self):\n"
+        "        return [1.0]\n"
+        "    def forward(self, x):\n"
+        "        return torch.tensor(self.w)\n"
+    )
+    assert found(body) == []
+
+
+def test_local_name_in_init_does_not_leak_into_other_methods():
+    # `self.w = w` where `w` is a tensor at module level but a parameter in __init__
+    body = (
+        "w = torch.zeros(3)\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self, w):\n"
+        "        super().__init__()\n"
+        "        self.w = w\n"
+        "    def forward(self, x):\n"
+        "        return torch.tensor(self.w)\n"
+    )
+    assert found(body) == []
+
+
+def test_static_method_has_no_self():
+    body = (
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.w = torch.zeros(3)\n"
+        "    @staticmethod\n"
+        "    def f(self):\n"
+        "        return torch.tensor(self.w)\n"
+    )
+    assert found(body) == []
+
+
+def test_message_names_the_source():
+    (diagnostic,) = lint(HEADER + module("self.fc = nn.Linear(3, 4)", "return torch.tensor(self.fc.weight)"), select=("TL001",))
+    assert "`self.fc.weight`" in diagnostic.message
+    assert "detach().clone()" in diagnostic.message
+
+
+# -- fixes ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("x = torch.randn(3)\ny = torch.tensor(x)\n", "x = torch.randn(3)\ny = x.detach().clone()\n"),
+        (
+            "x = torch.randn(3)\ny = torch.tensor(x, requires_grad=True)\n",
+            "x = torch.randn(3)\ny = x.detach().clone().requires_grad_(True)\n",
+        ),
+        (
+            "x = torch.randn(3)\ny = torch.tensor(x, requires_grad=False)\n",
+            "x = torch.randn(3)\ny = x.detach().clone()\n",
+        ),
+        (
+            "x = torch.randn(3)\ny = torch.tensor(x, dtype=torch.float16)\n",
+            "x = torch.randn(3)\ny = x.detach().clone().to(dtype=torch.float16)\n",
+        ),
+        (
+            "x = torch.randn(3)\ny = torch.tensor(x, dtype=torch.half, device='cuda', requires_grad=True)\n",
+            "x = torch.randn(3)\ny = x.detach().clone().to(dtype=torch.half, device='cuda').requires_grad_(True)\n",
+        ),
+        ("x = torch.randn(3)\ny = torch.tensor(data=x)\n", "x = torch.randn(3)\ny = x.detach().clone()\n"),
+        (
+            "a = torch.randn(3)\nb = torch.randn(3)\ny = torch.tensor(a + b)\n",
+            "a = torch.randn(3)\nb = torch.randn(3)\ny = (a + b).detach().clone()\n",
+        ),
+        (
+            "a = torch.randn(3)\ny = torch.tensor(-a)\n",
+            "a = torch.randn(3)\ny = (-a).detach().clone()\n",
+        ),
+        # the call's own parentheses are kept
+        (
+            "x = torch.randn(3)\ny = (torch.tensor(x)).sum()\n",
+            "x = torch.randn(3)\ny = (x.detach().clone()).sum()\n",
+        ),
+        (
+            module("self.fc = nn.Linear(3, 4)", "return torch.tensor(self.fc.weight)"),
+            module("self.fc = nn.Linear(3, 4)", "return self.fc.weight.detach().clone()"),
+        ),
+    ],
+)
+def test_fix(before, after):
+    assert fixed(before) == after
+
+
+def test_no_fix_for_other_keywords():
+    (diagnostic,) = lint(HEADER + "x = torch.randn(3)\ny = torch.tensor(x, pin_memory=True)\n", select=("TL001",))
+    assert diagnostic.fix is None
+    source = "x = torch.randn(3)\ny = torch.tensor(x, pin_memory=True)\n"
+    assert fixed(source) == source

@@ -1,0 +1,999 @@
+"""Train/eval and dropout rules: TL101-TL105, and the grad-mode / call-graph semantics."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from lintutil import codes, fix, lint
+from tensorlint.semantics.context import FileContext
+
+HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+
+
+def tl(code: str, select: str) -> list[int]:
+    """Rows of the findings of one rule (the header adds no rows: it is part of `code`)."""
+    return [d.location.row for d in lint(code, select=(select,))]
+
+
+# ---------------------------------------------------------------------------------------
+# grad-mode tracker
+# ---------------------------------------------------------------------------------------
+
+
+class _Probe:
+    """Records grad_disabled() and the mode events seen at every call of `probe()`."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.seen = []
+
+    def enter(self, node):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "probe":
+            self.seen.append(self.ctx.grad.grad_disabled())
+
+    def leave(self, node):
+        pass
+
+
+def probes(code: str) -> list[bool]:
+    module = cst.parse_module(textwrap.dedent(code))
+    ctx = FileContext("x.py", module)
+    probe = _Probe(ctx)
+    ctx.trackers.append(probe)
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, node):
+            for t in ctx.trackers:
+                t.enter(node)
+            return True
+
+        def on_leave(self, node):
+            for t in reversed(ctx.trackers):
+                t.leave(node)
+
+    module.visit(V())
+    return probe.seen
+
+
+def test_grad_contexts_blocks_and_multi_item_with():
+    assert probes(
+        """
+        import torch
+        from contextlib import nullcontext
+        probe()
+        with torch.no_grad():
+            probe()
+            with torch.enable_grad():
+                probe()
+            probe()
+        probe()
+        with nullcontext(), torch.inference_mode():
+            probe()
+        with torch.inference_mode(False):
+            probe()
+        with torch.set_grad_enabled(False):
+            probe()
+        with torch.no_grad():
+            with torch.set_grad_enabled(flag):
+                probe()
+            with torch.inference_mode(False):
+                probe()
+        """
+    ) == [False, True, False, True, False, True, False, True, False, False]
+
+
+def test_grad_decorators_and_nested_functions():
+    assert probes(
+        """
+        import torch
+        from torch import no_grad, inference_mode as im
+
+        @torch.no_grad()
+        def a():
+            probe()
+
+        @no_grad
+        def b():
+            probe()
+
+        @im()
+        def c():
+            probe()
+
+        def d():
+            with torch.no_grad():
+                def inner():
+                    probe()
+                f = lambda: probe()
+                probe()
+
+        @torch.autograd.grad_mode.no_grad()
+        def e():
+            probe()
+        """
+    ) == [True, True, True, False, False, True, True]
+
+
+def test_with_item_expression_is_not_inside_the_block():
+    assert probes(
+        """
+        import torch
+        with torch.no_grad(), probe():
+            pass
+        """
+    ) == [False]
+
+
+def test_mode_events_are_recorded_per_function():
+    module = cst.parse_module(
+        textwrap.dedent(
+            """
+            def f(model, net, other, flag, df):
+                model.eval()
+                net.train(False)
+                other.train(flag)
+                self.encoder.train()
+                df.eval("a + b")      # pandas, not a mode change
+                for x in y:
+                    model.train(mode=True)
+
+            def g(model):
+                pass
+            """
+        )
+    )
+    ctx = FileContext("x.py", module)
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, node):
+            for t in ctx.trackers:
+                t.enter(node)
+            return True
+
+        def on_leave(self, node):
+            for t in reversed(ctx.trackers):
+                t.leave(node)
+
+    module.visit(V())
+    frames = {f.name: f for f in ctx.grad.frames.values()}
+    events = [(e.name, e.kind, len(e.point.loops)) for e in frames["f"].events]
+    assert events == [
+        ("model", "eval", 0),
+        ("net", "eval", 0),
+        ("other", "param", 0),
+        ("self.encoder", "train", 0),
+        ("model", "train", 1),
+    ]
+    assert frames["g"].events == []
+    assert [e.name for e in frames["f"].events_for("self")] == ["self.encoder"]
+
+
+def test_unresolved_no_grad_is_not_a_grad_context():
+    assert probes(
+        """
+        def no_grad():
+            pass
+        with no_grad():
+            probe()
+        """
+    ) == [False]
+
+
+# ---------------------------------------------------------------------------------------
+# TL101 dropout-training-default
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "imports, call",
+    [
+        ("import torch.nn.functional as F", "F.dropout(x, 0.1)"),
+        ("import torch.nn.functional as nnf", "nnf.dropout(x, 0.1)"),
+        ("from torch.nn.functional import dropout", "dropout(x, 0.1)"),
+        ("from torch.nn.functional import dropout as drop", "drop(x, 0.1)"),
+        ("from torch.nn import functional", "functional.dropout2d(x, 0.1)"),
+        ("import torch.nn.functional", "torch.nn.functional.dropout(x, 0.1)"),
+        ("import torch", "torch.nn.functional.dropout(x, p=0.1)"),
+        ("import torch.nn.functional as F", "F.alpha_dropout(x, 0.1)"),
+    ],
+)
+def test_tl101_every_import_style(imports, call):
+    code = f"""
+import torch
+{imports}
+
+class Net(torch.nn.Module):
+    def forward(self, x):
+        return {call}
+"""
+    assert codes(code, select=("TL101",)) == ["TL101"]
+
+
+def test_tl101_methods_of_subclasses_of_file_modules():
+    code = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Base(nn.Module):
+    pass
+
+class Mid(Base):
+    def forward(self, x):
+        return F.dropout(x, 0.1)
+
+class Leaf(Mid):
+    def helper(self, x):
+        return F.dropout(x, 0.1)
+"""
+    assert tl(code, "TL101") == [10, 14]
+
+
+def test_tl101_negatives():
+    code = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import mylib
+
+class NotAModule:
+    def forward(self, x):
+        return F.dropout(x, 0.1)
+
+class Net(nn.Module):
+    def forward(self, x, *args, **kwargs):
+        a = F.dropout(x, 0.1, training=self.training)
+        b = F.dropout(x, 0.1, self.training)
+        c = F.dropout(x, *args)
+        d = F.dropout(x, **kwargs)
+        e = mylib.dropout(x, 0.1)
+        f = nn.Dropout(0.1)(x)
+        def closure(y):
+            return F.dropout(y, 0.1)
+        return a
+
+    @staticmethod
+    def helper(x):
+        return F.dropout(x, 0.1)
+
+def free_function(x):
+    return F.dropout(x, 0.1)
+"""
+    assert codes(code, select=("TL101",)) == []
+
+
+def test_tl101_local_function_named_dropout_is_not_torch():
+    code = """
+import torch.nn as nn
+
+def dropout(x, p):
+    return x
+
+class Net(nn.Module):
+    def forward(self, x):
+        return dropout(x, 0.1)
+"""
+    assert codes(code, select=("TL101",)) == []
+
+
+def test_tl101_fix_safe_in_forward():
+    before = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def forward(self, x):
+        return F.dropout(x, p=0.1)
+"""
+    after = fix(before, select=("TL101",))
+    assert "return F.dropout(x, p=0.1, training=self.training)" in after
+
+
+def test_tl101_fix_unsafe_elsewhere():
+    before = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def encode(me, x):
+        return F.dropout(x, 0.1)
+"""
+    # not applied as a safe fix...
+    assert fix(before, select=("TL101",)) == textwrap.dedent(before)
+    # ...but applied with unsafe fixes, using the method's own instance name
+    assert "F.dropout(x, 0.1, training=me.training)" in fix(before, select=("TL101",), unsafe=True)
+    [diag] = lint(before, select=("TL101",))
+    assert diag.fix.applicability.value == "unsafe"
+
+
+def test_tl101_fix_keeps_multiline_layout_with_trailing_comma():
+    before = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def forward(self, x):
+        return F.dropout(
+            x,
+            p=0.1,
+        )
+"""
+    after = fix(before, select=("TL101",))
+    assert after == textwrap.dedent(
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def forward(self, x):
+        return F.dropout(
+            x,
+            p=0.1,
+            training=self.training,
+        )
+"""
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# TL102 dropout-training-literal-true
+# ---------------------------------------------------------------------------------------
+
+
+def test_tl102_positives():
+    code = HEADER + """
+class Net(nn.Module):
+    def forward(self, x, mean, var):
+        a = F.dropout(x, 0.1, training=True)
+        b = F.dropout(x, 0.1, True)
+        c = torch.dropout(x, 0.1, train=True)
+        d = F.batch_norm(x, mean, var, training=True)
+        e = F.batch_norm(x, self.running_mean, self.running_var, None, None, True)
+        return a
+
+@torch.no_grad()
+def predict(x):
+    return F.dropout(x, 0.5, training=True)
+
+def sample(x):
+    with torch.inference_mode():
+        return torch.nn.functional.dropout2d(x, training=True)
+"""
+    assert tl(code, "TL102") == [7, 8, 9, 10, 11, 16, 20]
+
+
+def test_tl102_negatives():
+    code = HEADER + """
+class Net(nn.Module):
+    def forward(self, x, flag):
+        a = F.dropout(x, 0.1, training=self.training)
+        b = F.dropout(x, 0.1, training=False)
+        c = F.batch_norm(x, None, None, training=True)  # no running stats: required
+        d = F.batch_norm(x, running_mean=None, running_var=None, training=True)
+        e = F.dropout(x, 0.1, training=flag)
+        f = F.softmax(x, dim=True)
+        return a
+
+def train_step(x):
+    # outside modules and with autograd on: a training helper
+    return F.dropout(x, 0.5, training=True)
+
+def mixed(x):
+    with torch.no_grad():
+        with torch.enable_grad():
+            return F.dropout(x, 0.5, training=True)
+"""
+    assert tl(code, "TL102") == []
+
+
+def test_tl102_commented_flag_is_deliberate():
+    # reduced from transformers' esmfold2: the comment explains the hard-coded flag
+    code = HEADER + """
+class Net(nn.Module):
+    def forward(self, x):
+        # ``training=True`` forces the dropout to resample under ``eval()``.
+        a = F.dropout(x, p=0.1, training=True)
+        b = F.dropout(x, p=0.1, training=True)  # MC dropout, on purpose
+        c = F.dropout(x, p=0.1, training=True)  # see issue 12
+        return a
+"""
+    assert tl(code, "TL102") == [10]
+
+
+def test_tl102_ignore_functions_option():
+    code = HEADER + """
+class Net(nn.Module):
+    def mc_predict(self, x):
+        return F.dropout(x, 0.5, training=True)
+"""
+    assert tl(code, "TL102") == [7]
+    from lintutil import settings_for
+    from tensorlint.engine import lint_source
+
+    settings = settings_for(
+        ("TL102",), rule_options=(("dropout-training-literal-true", (("ignore-functions", ["mc_predict"]),)),)
+    )
+    assert lint_source(textwrap.dedent(code), "x.py", settings) == []
+
+
+def test_tl102_fix_is_unsafe_and_uses_self_training():
+    before = HEADER + """
+class Net(nn.Module):
+    def forward(self, x):
+        return F.dropout(x, p=0.1, training=True)
+"""
+    assert fix(before, select=("TL102",)) == before
+    after = fix(before, select=("TL102",), unsafe=True)
+    assert "F.dropout(x, p=0.1, training=self.training)" in after
+
+
+def test_tl102_no_fix_outside_modules():
+    code = HEADER + """
+with torch.no_grad():
+    y = F.dropout(x, 0.5, training=True)
+"""
+    [diag] = lint(code, select=("TL102",))
+    assert diag.fix is None
+
+
+# ---------------------------------------------------------------------------------------
+# TL103 inference-without-eval
+# ---------------------------------------------------------------------------------------
+
+NET = HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.drop = nn.Dropout(0.2)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+"""
+# NET is 12 lines long; snippets below start on line 13.
+
+
+def test_tl103_model_built_here_and_called_under_no_grad():
+    code = NET + """
+def main(x):
+    model = Net()
+    model.load_state_dict(torch.load("w.pt"))
+    with torch.no_grad():
+        return model(x)
+"""
+    assert tl(code, "TL103") == [18]
+
+
+def test_tl103_module_level_script_and_decorator_and_torch_layers():
+    code = NET + """
+model = Net().to("cpu")
+with torch.inference_mode():
+    y = model(x)
+
+@torch.no_grad()
+def predict(x):
+    drop = nn.Sequential(nn.Linear(4, 4), nn.Dropout())
+    return drop(x)
+"""
+    assert tl(code, "TL103") == [16, 21]
+
+
+def test_tl103_explicit_train_before_no_grad_is_deliberate():
+    # reduced from torch.optim.swa_utils.update_bn: re-estimating batch-norm statistics
+    code = NET + """
+@torch.no_grad()
+def update_bn(loader, model: nn.Module):
+    model.train()
+    for x in loader:
+        model(x)
+
+def main(loader):
+    net = Net()
+    update_bn(loader, net)
+    m = Net()
+    m.train()
+    with torch.no_grad():
+        m(1)
+"""
+    assert tl(code, "TL103") == []
+
+
+def test_tl103_parameter_passed_in_training_mode_by_a_caller():
+    code = NET + """
+def evaluate(model, loader):
+    with torch.no_grad():
+        for x in loader:
+            model(x)
+
+def main(loader):
+    net = Net()
+    evaluate(net, loader)
+"""
+    [diag] = lint(code, select=("TL103",))
+    assert diag.location.row == 17
+    assert "`main` passes it in training mode" in diag.message
+
+
+def test_tl103_parameter_through_two_levels_of_callers():
+    code = NET + """
+def evaluate(model, loader):
+    with torch.no_grad():
+        return [model(x) for x in loader]
+
+def run(m, loader):
+    return evaluate(m, loader)
+
+def main(loader):
+    run(Net(), loader) if False else None
+    net = Net()
+    run(model=None, loader=loader)
+    run(net, loader)
+"""
+    assert tl(code, "TL103") == [16]
+
+
+def test_tl103_validation_after_a_train_helper_openscene_20():
+    # validation runs in train mode: the epoch's train() left the model there
+    code = NET + """
+import builder
+
+def train(loader, model, optimizer):
+    model.train()
+    for x in loader:
+        model(x).sum().backward()
+        optimizer.step()
+
+def validate(loader, model):
+    with torch.no_grad():
+        for x in loader:
+            model(x)
+
+def main(cfg, train_loader, val_loader, optimizer):
+    model = builder.get_model(cfg)
+    for epoch in range(10):
+        train(train_loader, model, optimizer)
+        validate(val_loader, model)
+    with torch.no_grad():
+        model(1)
+"""
+    # line 25 only: after the loop, the loop might not have run (mode unknown)
+    assert tl(code, "TL103") == [25]
+    # with model.eval() in validate (the fix), or before the call, nothing is reported
+    fixed = code.replace("def validate(loader, model):\n", "def validate(loader, model):\n    model.eval()\n")
+    fixed = fixed.replace("    with torch.no_grad():\n        model(1)", "    model.eval()\n    with torch.no_grad():\n        model(1)")
+    assert tl(fixed, "TL103") == []
+
+
+def test_tl103_helper_with_a_conditional_train_is_not_proof():
+    code = NET + """
+import builder
+
+def maybe_train(model, flag):
+    if flag:
+        model.train()
+
+def validate(loader, model):
+    with torch.no_grad():
+        for x in loader:
+            model(x)
+
+def main(cfg, loader):
+    model = builder.get_model(cfg)
+    maybe_train(model, True)
+    validate(loader, model)
+"""
+    assert tl(code, "TL103") == []
+
+
+def test_tl103_negatives():
+    code = NET + """
+import transformers
+
+class Plain(nn.Module):
+    def forward(self, x):
+        return x * 2
+
+def a(x):
+    model = Net()
+    model.eval()
+    with torch.no_grad():
+        return model(x)
+
+def b(x):
+    model = Net().eval()
+    with torch.no_grad():
+        return model(x)
+
+def c(x):
+    model = Net()
+    model.train(False)
+    with torch.no_grad():
+        return model(x)
+
+def d(model, x, train: bool):
+    model.train(train)
+    with torch.no_grad():
+        return model(x)
+
+def e(x):
+    model = transformers.AutoModel.from_pretrained("bert-base-uncased")
+    with torch.no_grad():
+        return model(x)
+
+def f(x):
+    model = Plain()          # no dropout / batch norm: the mode changes nothing
+    lin = nn.Linear(3, 3)
+    with torch.no_grad():
+        return model(x) + lin(x)
+
+def g(x, trainer):
+    model = Net()
+    trainer.prepare(model)   # may have called .eval()
+    with torch.no_grad():
+        return model(x)
+
+def h(x):
+    model = Net()
+    if x:
+        model.eval()
+    with torch.no_grad():
+        return model(x)
+
+def i(x):
+    model = Net()
+    with torch.enable_grad():
+        return model(x)
+
+def j(x):
+    model = Net()
+    return model(x)
+
+def k(x):
+    model = Net()
+    for batch in x:
+        with torch.no_grad():
+            out = model(batch)
+        model.eval()
+
+def unreached(model, x):
+    with torch.no_grad():
+        return model(x)
+
+class Wrapper(nn.Module):
+    def forward(self, x):
+        return x
+
+    @torch.no_grad()
+    def generate(self, x):
+        return self(x)
+"""
+    assert tl(code, "TL103") == []
+
+
+def test_tl103_class_that_sets_its_own_mode():
+    code = HEADER + """
+class FrozenEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.1)
+        self.eval()
+
+def embed(x):
+    enc = FrozenEncoder()
+    with torch.no_grad():
+        return enc(x)
+"""
+    assert tl(code, "TL103") == []
+
+
+def test_tl103_caller_that_calls_eval_first_is_not_flagged():
+    code = NET + """
+def evaluate(model, loader):
+    with torch.no_grad():
+        for x in loader:
+            model(x)
+
+def main(loader):
+    net = Net()
+    net.eval()
+    evaluate(net, loader)
+    net = net.to("cpu")
+"""
+    assert tl(code, "TL103") == []
+
+
+def test_tl103_model_names_option_for_uncalled_functions():
+    code = NET + """
+def evaluate(model, loader):
+    with torch.no_grad():
+        return [model(x) for x in loader]
+
+def other(encoder, loader):
+    with torch.no_grad():
+        return [encoder(x) for x in loader]
+"""
+    from lintutil import settings_for
+    from tensorlint.engine import lint_source
+
+    assert tl(code, "TL103") == []
+    settings = settings_for(("TL103",), rule_options=(("inference-without-eval", (("model-names", ["model"]),)),))
+    assert [d.location.row for d in lint_source(textwrap.dedent(code), "x.py", settings)] == [16]
+
+
+# ---------------------------------------------------------------------------------------
+# TL104 train-mode-not-restored
+# ---------------------------------------------------------------------------------------
+
+
+def test_tl104_eval_in_epoch_loop_without_train():
+    code = NET + """
+def fit(loader, val):
+    model = Net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    for epoch in range(10):
+        for x, y in loader:
+            optimizer.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            print(model(val))
+"""
+    assert tl(code, "TL104") == [23]
+
+
+def test_tl104_through_a_helper_and_with_zero_grad_evidence():
+    code = NET + """
+def validate(net, data):
+    net.eval()
+    with torch.no_grad():
+        return sum(net(x) for x in data)
+
+def fit(model, opt, loader, val):
+    model.train()
+    for epoch in range(10):
+        for x, y in loader:
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+        validate(model, val)
+"""
+    rows = tl(code, "TL104")
+    assert rows == [26]
+    [diag] = lint(code, select=("TL104",))
+    assert "`validate()` leaves `model` in eval mode" in diag.message
+
+
+def test_tl104_methods_of_a_trainer_class():
+    code = NET + """
+class Trainer:
+    def __init__(self):
+        self.model = Net()
+        self.optimizer = torch.optim.Adam(self.model.parameters())
+
+    def evaluate(self):
+        self.model.eval()
+        return 0
+
+    def fit(self, loader):
+        self.model.train()
+        for epoch in range(3):
+            for x in loader:
+                self.optimizer.zero_grad()
+                self.model(x).sum().backward()
+                self.optimizer.step()
+            self.evaluate()
+"""
+    assert tl(code, "TL104") == [30]
+
+
+def test_tl104_negatives():
+    code = NET + """
+import external
+
+def restores_each_epoch(model, loader):
+    optimizer = torch.optim.Adam(model.parameters())
+    for epoch in range(10):
+        model.train()
+        for x in loader:
+            model(x).sum().backward()
+            optimizer.step()
+        model.eval()
+
+def helper_restores(model, loader):
+    optimizer = torch.optim.Adam(model.parameters())
+    for epoch in range(10):
+        for x in loader:
+            model(x).sum().backward()
+            optimizer.step()
+        evaluate_and_restore(model)
+
+def evaluate_and_restore(m):
+    m.eval()
+    m(1)
+    m.train()
+
+def unknown_helper(model, loader):
+    optimizer = torch.optim.Adam(model.parameters())
+    for epoch in range(10):
+        model.eval()
+        external.train_one_epoch(model, loader)   # may call model.train()
+        optimizer.step()
+
+def mode_from_flag(model, loader, flags):
+    optimizer = torch.optim.Adam(model.parameters())
+    for is_train in flags:
+        model.train(is_train)
+        optimizer.step()
+        model.eval()
+
+def no_optimizer(model, loader, scheduler):
+    for epoch in range(10):
+        scheduler.step()      # not an optimizer
+        model.eval()
+
+def eval_then_break(model, loader):
+    optimizer = torch.optim.Adam(model.parameters())
+    for x in loader:
+        optimizer.step()
+        if x:
+            model.eval()
+            break
+
+def eval_after_loop(model, loader):
+    optimizer = torch.optim.Adam(model.parameters())
+    for x in loader:
+        optimizer.step()
+    model.eval()
+
+def scheduler_only(model, loader):
+    sched = torch.optim.lr_scheduler.StepLR(None, 1)
+    for x in loader:
+        sched.step()
+        model.eval()
+"""
+    assert tl(code, "TL104") == []
+
+
+def test_tl104_train_and_test_helpers_pytorch_tutorials_1624():
+    # reduced from the quickstart tutorial before pytorch/tutorials#1602
+    code = NET + """
+def train(dataloader, model, loss_fn, optimizer):
+    for X, y in dataloader:
+        loss = loss_fn(model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+def test(dataloader, model, loss_fn):
+    model.eval()
+    with torch.no_grad():
+        for X, y in dataloader:
+            loss_fn(model(X), y)
+
+def main(train_dl, test_dl, loss_fn):
+    model = Net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    for t in range(5):
+        train(train_dl, model, loss_fn, optimizer)
+        test(test_dl, model, loss_fn)
+"""
+    [diag] = lint(code, select=("TL104",))
+    assert diag.location.row == 32
+    assert "`test()` leaves `model` in eval mode" in diag.message
+    # the fixed tutorial calls model.train() at the start of train(): nothing to report
+    fixed = code.replace("    for X, y in dataloader:\n        loss =", "    model.train()\n    for X, y in dataloader:\n        loss =")
+    assert fixed != code
+    assert tl(fixed, "TL104") == []
+
+
+def test_tl104_module_level_model_evaluated_by_a_helper_corrn_1():
+    # reduced from tk-rusch/coRNN#1 (adding_task.py): test() evaluates the global model
+    code = NET + """
+import torch.optim as optim
+
+model = Net()
+optimizer = optim.Adam(model.parameters(), lr=0.01)
+
+def test(data):
+    model.eval()
+    with torch.no_grad():
+        return model(data)
+
+def train(batches):
+    model.train()
+    for i, (x, y) in enumerate(batches):
+        optimizer.zero_grad()
+        F.mse_loss(model(x), y).backward()
+        optimizer.step()
+        if i % 100 == 0:
+            print(test(x))
+
+def restore_in_helper(batches):
+    for i, (x, y) in enumerate(batches):
+        F.mse_loss(model(x), y).backward()
+        optimizer.step()
+        test(x)
+        back_to_training()
+
+def back_to_training():
+    model.train()
+"""
+    assert tl(code, "TL104") == [31]
+
+
+def test_tl104_evaluated_copy_that_is_never_trained():
+    # an EMA / teacher copy is evaluated inside the loop; the trained model is untouched
+    code = NET + """
+def fit(model, ema, loader):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for x in loader:
+        model(x).sum().backward()
+        optimizer.step()
+        ema.eval()
+        with torch.no_grad():
+            ema(x)
+"""
+    assert tl(code, "TL104") == []
+
+
+def test_tl104_scaler_step_counts():
+    code = NET + """
+def fit(model, loader, scaler):
+    opt = torch.optim.AdamW(model.parameters())
+    for x in loader:
+        scaler.scale(model(x).sum()).backward()
+        scaler.step(opt)
+        model.eval()
+"""
+    assert tl(code, "TL104") == [19]
+
+
+# ---------------------------------------------------------------------------------------
+# TL105 backward-under-no-grad
+# ---------------------------------------------------------------------------------------
+
+
+def test_tl105_positives():
+    code = HEADER + """
+def evaluate(model, x):
+    with torch.no_grad():
+        loss = model(x).sum()
+        loss.backward()
+
+@torch.inference_mode()
+def step(loss):
+    loss.backward()
+
+with torch.no_grad(), open("f") as fh:
+    torch.autograd.backward([loss])
+"""
+    assert tl(code, "TL105") == [8, 12, 15]
+
+
+def test_tl105_negatives():
+    code = HEADER + """
+def train(model, x, is_train):
+    loss = model(x).sum()
+    loss.backward()
+    with torch.no_grad():
+        with torch.enable_grad():
+            model(x).sum().backward()
+        with torch.set_grad_enabled(is_train):
+            model(x).sum().backward()
+        def later():
+            loss.backward()
+
+class Fn(torch.autograd.Function):
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+with torch.no_grad():
+    Fn.backward(None, 1)
+    "text".backward()
+"""
+    assert tl(code, "TL105") == []

@@ -1,4 +1,4 @@
-"""Evaluation that forgets model.eval(), and training that never leaves eval mode."""
+"""Inference that forgets model.eval(), and training that never leaves eval mode."""
 
 import torch
 import torch.nn as nn
@@ -7,16 +7,21 @@ import torch.nn as nn
 class Net(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.layers = [nn.Linear(8, 8), nn.Dropout(0.5)]  # plain list: .eval() never reaches them
-        self.bn = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(32))  # 16 features in, BN sized 32
+        self.fc = nn.Linear(8, 8)
+        self.drop = nn.Dropout(0.5)
 
     def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        return self.drop(self.fc(x))
 
 
 def evaluate(model: Net, batches):
+    # fine here: every caller in this file has called model.eval() first
+    with torch.no_grad():
+        return [model(x) for x in batches]
+
+
+def predict(batches):
+    model = Net()
     with torch.no_grad():  # no_grad does not switch dropout or BatchNorm off
         return [model(x) for x in batches]
 

@@ -7,6 +7,7 @@ import libcst as cst
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import append_argument, keyword_arg
+from tensorlint.semantics.calls import callee_name
 
 _CHECKPOINT = "torch.utils.checkpoint.checkpoint"
 
@@ -48,7 +49,7 @@ class CheckpointWithoutUseReentrant(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        last = callee_name(func)
         if last != "checkpoint" or self.ctx.qualified_name(func) != _CHECKPOINT:
             return
         for arg in node.args:

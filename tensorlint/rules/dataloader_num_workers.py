@@ -6,6 +6,7 @@ import libcst as cst
 
 from tensorlint.diagnostics import Severity
 from tensorlint.rules.base import Rule
+from tensorlint.semantics.calls import call_argument, callee_name
 
 _DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 _NUM_WORKERS_POSITION = 5  # dataset, batch_size, shuffle, sampler, batch_sampler, num_workers
@@ -46,19 +47,11 @@ class DataloaderNumWorkers(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        last = callee_name(func)
         if last != "DataLoader" or self.ctx.qualified_name(func) not in _DATALOADERS:
             return
-        positional = 0
-        for arg in node.args:
-            if arg.star:
-                return
-            if arg.keyword is None:
-                positional += 1
-            elif arg.keyword.value == "num_workers":
-                return
-        if positional > _NUM_WORKERS_POSITION:
-            return
+        if call_argument(node, _NUM_WORKERS_POSITION, "num_workers") is not None:
+            return  # passed, or possibly passed through *args/**kwargs
         self.report(
             node,
             "`DataLoader` without `num_workers` loads every batch in the training process; "

@@ -7,6 +7,7 @@ import libcst as cst
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Option, Rule
 from tensorlint.rules.fixes import append_argument, keyword_arg
+from tensorlint.semantics.calls import call_argument
 
 # qualified name -> (default of `training`, position of `training` among positional args)
 DROPOUT_FUNCTIONS = {
@@ -80,16 +81,8 @@ class DropoutTrainingDefault(Rule):
         if spec is None:
             return
         default, position = spec
-        positional = 0
-        for arg in node.args:
-            if arg.star:
-                return
-            if arg.keyword is None:
-                positional += 1
-            elif arg.keyword.value == "training":
-                return
-        if positional > position:
-            return
+        if call_argument(node, position, "training") is not None:
+            return  # passed, or possibly passed through *args/**kwargs
         method = self.ctx.module_method()
         if method is None or method.self_name is None:
             return

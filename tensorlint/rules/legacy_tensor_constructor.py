@@ -7,6 +7,7 @@ import libcst as cst
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import dotted, keyword_arg, torch_module_name
+from tensorlint.semantics.calls import callee_name
 
 # legacy type -> dtype attribute of `torch` (None: the default dtype)
 _DTYPES = {
@@ -74,7 +75,7 @@ class LegacyTensorConstructor(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        last = callee_name(func)
         if last not in _NAMES:
             return
         qualname = self.ctx.qualified_name(func)

@@ -9,6 +9,7 @@ from tensorlint.diagnostics import Applicability
 from tensorlint.errors import UsageError
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import append_argument, keyword_arg
+from tensorlint.semantics.calls import callee_name
 
 _SAFE_CONTEXTS = frozenset({"torch.serialization.safe_globals"})
 
@@ -101,7 +102,7 @@ class TorchLoadUnsafe(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        last = callee_name(func)
         if last != "load" or self.ctx.qualified_name(func) != "torch.load":
             return
         weights_only = None

@@ -16,6 +16,8 @@ import weakref
 
 import libcst as cst
 
+from tensorlint.semantics.calls import UNKNOWN, call_argument
+
 from tensorlint.semantics.modules import self_parameter
 from tensorlint.semantics.scopes import Scope
 from tensorlint.semantics.ternary import Ternary
@@ -260,18 +262,8 @@ def callee_name(call: cst.Call) -> str | None:
 def argument(call: cst.Call, position: int, keyword: str) -> cst.Arg | None:
     """The argument bound to a parameter, by position or keyword; None when absent or
     when `*args`/`**kwargs` make it unknowable."""
-    positional = 0
-    found = None
-    for arg in call.args:
-        if arg.star:
-            return None
-        if arg.keyword is None:
-            if positional == position:
-                found = arg
-            positional += 1
-        elif arg.keyword.value == keyword:
-            found = arg
-    return found
+    found = call_argument(call, position, keyword)
+    return None if found is UNKNOWN else found
 
 
 def activation_of(ctx, expr: cst.BaseExpression) -> tuple[str, str] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from tensorlint.semantics.calls import UNKNOWN, call_argument  # noqa: F401 - re-exported
 from tensorlint.semantics.names import NameResolver
 from tensorlint.semantics.scopes import ScopeTracker
 
@@ -95,32 +96,6 @@ class Layer:
     @property
     def is_norm(self) -> bool:
         return self.family in ("batchnorm", "instancenorm", "groupnorm", "layernorm")
-
-
-def call_argument(call: cst.Call, index: int | None, keyword: str | None):
-    """The argument at positional `index` or given as `keyword=`: an `Arg`, None when
-    absent, or `UNKNOWN` when `*args`/`**kwargs` could carry it."""
-    positional = 0
-    starred = False
-    for arg in call.args:
-        if arg.star:
-            starred = True
-            continue
-        if arg.keyword is None:
-            if index is not None and positional == index and not starred:
-                return arg
-            positional += 1
-        elif keyword is not None and arg.keyword.value == keyword:
-            return arg
-    return UNKNOWN if starred else None
-
-
-class _Unknown:
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-
-UNKNOWN = _Unknown()
 
 
 def literal_int(expr: cst.BaseExpression | None) -> int | None:

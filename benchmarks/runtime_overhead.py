@@ -1,0 +1,183 @@
+"""Overhead of tensorlint.runtime.Monitor against an unmonitored step and fastai-style ``.item()`` hooks.
+
+One command, one run, side by side:  python benchmarks/runtime_overhead.py [--quick]
+Variants are interleaved round by round and the median step time is kept, so the
+ratios share the same machine state. CUDA rows are added when a GPU is present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch
+from torch import nn
+
+from tensorlint.runtime import Monitor
+
+
+def conv_net() -> nn.Module:
+    def block(cin: int, cout: int, stride: int) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+    return nn.Sequential(
+        *block(3, 32, 1), *block(32, 64, 2), *block(64, 64, 1), *block(64, 128, 2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10),
+    )  # fmt: skip
+
+
+def gpt2() -> nn.Module:
+    from transformers import GPT2Config, GPT2LMHeadModel
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    cfg = GPT2Config(vocab_size=1024, n_positions=128, n_embd=128, n_layer=2, n_head=4, bos_token_id=0, eos_token_id=0)
+    return GPT2LMHeadModel(cfg)
+
+
+class FastaiStyleHooks:
+    """What users write by hand (fastai ActivationStats): mean/std/near-zero pulled with .item() per layer per step."""
+
+    def __init__(self, model: nn.Module):
+        self.stats: list[tuple[float, float, float]] = []
+        layers = [m for m in model.modules() if next(m.children(), None) is None and next(m.parameters(False), None) is not None]
+        self.handles = [m.register_forward_hook(self.hook) for m in layers]
+
+    def hook(self, module, args, out):
+        if isinstance(out, tuple):
+            out = out[0]
+        o = out.detach().float()
+        self.stats.append((o.mean().item(), o.std().item(), (o <= 0.05).long().sum().item() / o.numel()))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for h in self.handles:
+            h.remove()
+
+
+class Unmonitored:
+    def __init__(self, model):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def make_steps(name: str, device: torch.device) -> tuple[nn.Module, Callable[[], None], Callable[[], None]]:
+    """(model, inference step, training step) for one workload."""
+    torch.manual_seed(0)
+    if name == "convnet":
+        model = conv_net().to(device)
+        x = torch.randn(32, 3, 32, 32, device=device)
+        y = torch.randint(0, 10, (32,), device=device)
+
+        def loss_fn():
+            return nn.functional.cross_entropy(model(x), y)
+
+        def infer():
+            return model(x)
+    else:
+        model = gpt2().to(device)
+        ids = torch.randint(0, 1024, (8, 64), device=device)
+
+        def loss_fn():
+            return model(input_ids=ids, labels=ids).loss
+
+        def infer():
+            return model(input_ids=ids).logits
+
+    opt = torch.optim.SGD(model.parameters(), lr=1e-4)
+
+    def inference():
+        model.eval()
+        with torch.no_grad():
+            infer()
+
+    def training():
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        loss_fn().backward()
+        opt.step()
+
+    return model, inference, training
+
+
+def time_steps(step: Callable[[], None], n: int, device: torch.device) -> float:
+    """Seconds per step: process CPU time on CPU (robust on a shared machine), synchronised wall time on CUDA."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        torch.cuda.synchronize()
+        return (time.perf_counter() - t0) / n
+    t0 = time.process_time()
+    for _ in range(n):
+        step()
+    return (time.process_time() - t0) / n
+
+
+def bench(workload: str, phase: str, device: torch.device, rounds: int, steps: int, options: dict) -> dict[str, float]:
+    """Median seconds per step of each variant; one Monitor lives across rounds so its ``every`` schedule is honest."""
+    model, inference, training = make_steps(workload, device)
+    step = inference if phase == "inference" else training
+    monitor = Monitor(model, **options)
+    variants = {
+        "unmonitored": Unmonitored(model),
+        "tensorlint": monitor,
+        "fastai-style": None,  # its hooks are built per round, as a user would register them
+    }
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    for r in range(rounds + 1):
+        order = list(variants.items())
+        if r % 2:
+            order.reverse()
+        for label, wrapper in order:
+            with wrapper if wrapper is not None else FastaiStyleHooks(model):
+                t = time_steps(step, steps, device)
+            if r:  # round 0 is warm-up
+                times[label].append(t)
+    assert monitor.sampled_forwards >= rounds * steps // monitor.options.every
+    return {label: statistics.median(ts) for label, ts in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke test")
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1: CPU time is then per step)")
+    parser.add_argument("--every", type=int, default=None, help="Monitor(every=...) instead of the default")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    options = {} if args.every is None else {"every": args.every}
+    rounds, steps = (2, 16) if args.quick else (7, 32)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    every = options.get("every", Monitor(nn.Identity()).options.every)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); Monitor every={every}; "
+        f"median of {rounds} interleaved rounds x {steps} steps; CPU rows: process CPU time per step"
+    )
+    print(f"{'device':6} {'workload':8} {'phase':9} {'unmonitored ms':>15} {'tensorlint':>11} {'fastai-style':>13}")
+    for device in devices:
+        for workload in ("convnet", "gpt2"):
+            for phase in ("inference", "training"):
+                t = bench(workload, phase, device, rounds, steps, options)
+                base = t["unmonitored"]
+                print(
+                    f"{device.type:6} {workload:8} {phase:9} {base * 1e3:15.2f} "
+                    f"{t['tensorlint'] / base:10.2f}x {t['fastai-style'] / base:12.2f}x",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Monitor options: every threshold in one place, with the source of its default.
+
+Kept as a dataclass so ``Monitor(model, saturation_fraction=0.6)`` is validated
+(unknown names raise ``TypeError``) and the report can echo what it used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Options:
+    """Thresholds and sampling knobs; see docs/runtime.md for the rationale of each."""
+
+    # Sampling: tensor statistics and functional-op checks run on the first forward of each
+    # context (grad on/off, inference mode, train/eval) and every ``every``-th one after it,
+    # from at most ``max_elements`` strided elements per layer. Module checks run on every forward.
+    every: int = 16
+    max_elements: int = 1024
+    # saturation: DeepDiagnosis (ICSE'22) calls a sigmoid/tanh saturated at |pre-activation| >= 5
+    # and fires at > 50% of a layer; SageMaker Debugger also fires at > 50%.
+    saturation_preactivation: float = 5.0
+    saturation_fraction: float = 0.5
+    # dead-units: SageMaker Debugger's DeadRelu: a unit active < 1% of the time is dead,
+    # the rule fires when > 50% of a layer is dead.
+    dead_unit_activity: float = 0.01
+    dead_layer_fraction: float = 0.5
+    # dead-units needs per-unit counts, so it reads up to this many elements per layer.
+    max_unit_elements: int = 8192
+    # drift: PSI conventions (< 0.1 stable, 0.1-0.25 moderate, > 0.25 major).
+    psi_moderate: float = 0.1
+    psi_major: float = 0.25
+    psi_groups: int = 10
+    # bn-stats-mismatch (our choice): live channel mean more than this many running stds
+    # away on average, or live/running variance ratio beyond this factor.
+    bn_mismatch_z: float = 1.0
+    bn_var_ratio: float = 4.0
+    # batchnorm-small-batch: Wu & He (2018), BN's ImageNet error climbs steeply below 8 samples.
+    bn_min_batch: int = 8
+    bn_small_majority: float = 0.5
+    # Fixed histogram: bins over asinh(x / hist_scale) in [-hist_range, hist_range]; about
+    # 13% relative resolution from 1e-5 to 1e6 in magnitude, shared by every profile.
+    hist_bins: int = 480
+    hist_range: float = 30.0
+    hist_scale: float = 1e-6
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ValueError("every must be >= 1")
+        if self.max_elements < 16:
+            raise ValueError("max_elements must be >= 16")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

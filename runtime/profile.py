@@ -1,0 +1,159 @@
+"""Per-layer activation statistics on the host: what ``Monitor.profile()`` returns and drift compares against.
+
+Saved as JSON (never pickle), so a reference profile can be reviewed, diffed and
+loaded without executing anything.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import torch
+
+from .options import Options
+
+FORMAT = "tensorlint.runtime.profile/1"
+HIST_FIELDS = ("hist_bins", "hist_range", "hist_scale")
+
+
+def layer_key(module: str, function: str) -> str:
+    """Profile key: the module's qualified name, plus ``::function`` for functional activations."""
+    return f"{module}::{function}" if function else module
+
+
+def _merge_moments(rows: list[dict]) -> tuple[float, float, float]:
+    """Chan et al.'s parallel merge of (n, mean, M2) over the call sites of one layer."""
+    n, mean, m2 = 0.0, 0.0, 0.0
+    for r in rows:
+        nb = r["n"]
+        if nb <= 0:
+            continue
+        total = n + nb
+        delta = r["mean"] - mean
+        mean += delta * nb / total
+        m2 += r["m2"] + delta * delta * n * nb / total
+        n = total
+    return n, mean, m2
+
+
+def _sum_lists(lists: list[list[float] | None]) -> list[float] | None:
+    present = [v for v in lists if v is not None]
+    if not present or any(len(v) != len(present[0]) for v in present):
+        return present[0] if present else None
+    return [sum(col) for col in zip(*present)]
+
+
+def _units(rows: list[dict], opts: Options) -> dict[str, Any]:
+    active = _sum_lists([r["unit_active"] for r in rows])
+    positions = sum(r["unit_positions"] for r in rows)
+    if active is None or positions <= 0:
+        return {}
+    rates = [a / positions for a in active]
+    dead = [i for i, rate in enumerate(rates) if rate < opts.dead_unit_activity]
+    return {"units": len(rates), "dead_units": len(dead), "dead_fraction": len(dead) / len(rates), "dead_examples": dead[:8]}
+
+
+def _channels(rows: list[dict]) -> dict[str, Any]:
+    """Mean |live mean| and geometric-mean live variance, both in running-statistics units (1 = matched)."""
+    chans = [r for r in rows if r["channel_mean"] is not None]
+    if not chans:
+        return {}
+    r = max(chans, key=lambda c: c["channel_n"])
+    z = [abs(m) for m in r["channel_mean"]]
+    ratios = [max(v, 1e-12) for v in r["channel_var"]]
+    worst = max(range(len(z)), key=z.__getitem__)
+    return {
+        "bn_mean_z": sum(z) / len(z),
+        "bn_max_z": z[worst],
+        "bn_worst_channel": worst,
+        "bn_var_ratio": math.exp(sum(math.log(v) for v in ratios) / len(ratios)),
+        "bn_samples": r["channel_n"],
+    }
+
+
+def _finite(x: float) -> float | None:
+    """JSON has no NaN/Infinity; a layer that never produced a finite value has no such figure."""
+    return x if math.isfinite(x) else None
+
+
+def summarise(rows: list[dict], opts: Options) -> dict[str, Any]:
+    """Fold the slot rows of one layer (its call sites) into one JSON-ready record."""
+    first = rows[0]
+    n, mean, m2 = _merge_moments(rows)
+    samples = sum(r["samples"] for r in rows)
+    calls = sum(r["calls"] for r in rows)
+    hist = _sum_lists([r["hist"] for r in rows]) or []
+    act = first["activation"]
+    bad_steps = [r["first_bad"] for r in rows if r["bad"] > 0]
+    record: dict[str, Any] = {
+        "module": first["module"],
+        "function": first["function"] or None,
+        "activation": act.kind if act is not None else None,
+        "order": min(r["order"] for r in rows),
+        "calls": calls,
+        "samples": samples,
+        "count": n,
+        "mean": _finite(mean),
+        "std": _finite(math.sqrt(m2 / n)) if n > 0 else 0.0,
+        "min": _finite(min(r["low"] for r in rows)),
+        "max": _finite(max(r["high"] for r in rows)),
+        "zero_fraction": 1.0 - sum(r["nonzero"] for r in rows) / samples if samples else 0.0,
+        "saturation_fraction": (
+            sum(r["sat"] for r in rows) / calls if act is not None and act.kind != "relu" and calls else None
+        ),
+        "nonfinite_calls": int(sum(r["bad"] for r in rows)),
+        "first_nonfinite_forward": int(min(bad_steps)) if bad_steps else None,
+        "hist": [[i, c] for i, c in enumerate(hist) if c],
+    }
+    record.update(_units(rows, opts))
+    record.update(_channels(rows))
+    return record
+
+
+def dense_hist(record: dict, bins: int) -> list[float]:
+    out = [0.0] * bins
+    for i, c in record.get("hist", []):
+        out[int(i)] = float(c)
+    return out
+
+
+class Profile:
+    """Per-layer activation statistics keyed by qualified module name (``::function`` for functional calls)."""
+
+    def __init__(self, layers: dict[str, dict], meta: dict[str, Any]):
+        self.layers = layers
+        self.meta = meta
+
+    @classmethod
+    def from_rows(cls, rows: list[dict], opts: Options, meta: dict[str, Any]) -> Profile:
+        grouped: dict[str, list[dict]] = {}
+        for row in rows:
+            grouped.setdefault(layer_key(row["module"], row["function"]), []).append(row)
+        layers = {key: summarise(group, opts) for key, group in grouped.items()}
+        layers = dict(sorted(layers.items(), key=lambda kv: kv[1]["order"]))
+        meta = {"format": FORMAT, "torch": torch.__version__, **{k: getattr(opts, k) for k in HIST_FIELDS}, **meta}
+        return cls(layers, meta)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"meta": self.meta, "layers": self.layers}
+
+    def save(self, path: str | os.PathLike) -> None:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh, indent=1, allow_nan=False)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Profile:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        if not isinstance(data, dict) or data.get("meta", {}).get("format") != FORMAT:
+            raise ValueError(f"{os.fspath(path)} is not a tensorlint runtime profile ({FORMAT})")
+        return cls(data["layers"], data["meta"])
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __repr__(self) -> str:
+        return f"Profile({len(self.layers)} layers, {self.meta.get('sampled_forwards', 0)} sampled forwards)"

@@ -1,0 +1,53 @@
+"""The report a user reads: findings, plus JSON and a rich table."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from .findings import Finding
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+class Report:
+    """Findings of one monitoring session, most severe first."""
+
+    def __init__(self, findings: list[Finding], summary: dict[str, Any]):
+        self.findings = findings
+        self.summary = summary
+
+    def by_kind(self, kind: str) -> list[Finding]:
+        return [f for f in self.findings if f.kind == kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary, "findings": [f.to_dict() for f in self.findings]}
+
+    def save_json(self, path: str | os.PathLike) -> None:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh, indent=1, default=str)
+
+    def print(self, console=None) -> None:
+        """A table in the terminal; pass a ``rich.console.Console`` to redirect it."""
+        from rich.console import Console
+        from rich.table import Table
+
+        console = console or Console()
+        s = self.summary
+        title = f"tensorlint runtime: {len(self.findings)} finding(s), {s['forwards']} forwards ({s['sampled_forwards']} sampled)"
+        if not self.findings:
+            console.print(f"{title}: nothing to report.")
+            return
+        table = Table(title=title, show_lines=False)
+        for col in ("severity", "kind", "module", "count", "message"):
+            table.add_column(col, overflow="fold")
+        for f in self.findings:
+            table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f.kind, f.module or "(root)", str(f.count), f.message)
+        console.print(table)
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __repr__(self) -> str:
+        return f"Report({len(self.findings)} findings: {', '.join(sorted({f.kind for f in self.findings})) or 'none'})"

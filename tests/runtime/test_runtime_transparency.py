@@ -1,0 +1,242 @@
+"""The monitor must not change what the model computes, must clean up after itself, and must not sync per step."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import pytest
+import torch
+from runtime_helpers import train_steps
+from torch import nn
+from torch.nn.modules import module as module_hooks
+from torch.optim import optimizer as optim_hooks
+
+from tensorlint.runtime import Monitor
+
+
+def _net():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.3),
+        nn.Flatten(), nn.Linear(8 * 6 * 6, 10), nn.Softmax(dim=-1),
+    )  # fmt: skip
+
+
+def _global_hook_counts():
+    return (
+        len(module_hooks._global_forward_hooks),
+        len(module_hooks._global_forward_pre_hooks),
+        len(module_hooks._global_forward_hooks_always_called),
+        len(optim_hooks._global_optimizer_post_hooks),
+        torch._C._len_torch_function_stack(),
+    )
+
+
+def _training_run(model, monitored: bool):
+    """Outputs and final state of three seeded training steps, with or without the monitor."""
+    torch.manual_seed(123)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    outs = []
+    ctx = Monitor(model, every=1) if monitored else _Null()
+    with ctx:
+        for _ in range(3):
+            opt.zero_grad()
+            out = model(torch.randn(4, 3, 8, 8))
+            out.sum().backward()
+            opt.step()
+            outs.append(out.detach())
+        model.eval()
+        with torch.no_grad():
+            outs.append(model(torch.randn(4, 3, 8, 8)))
+    return outs, model.state_dict()
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+def test_outputs_and_state_bitwise_identical():
+    base = _net()
+    plain_outs, plain_state = _training_run(copy.deepcopy(base), monitored=False)
+    mon_outs, mon_state = _training_run(copy.deepcopy(base), monitored=True)
+    for a, b in zip(plain_outs, mon_outs):
+        assert torch.equal(a, b)  # dropout masks included: the monitor draws no random numbers
+    assert plain_state.keys() == mon_state.keys()
+    for key in plain_state:
+        assert torch.equal(plain_state[key], mon_state[key]), key
+
+
+def test_state_dict_untouched_in_eval():
+    model = _net().eval()
+    before = copy.deepcopy(model.state_dict())
+    with Monitor(model, every=1), torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(4, 3, 8, 8))
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_hooks_removed_on_exit_and_on_error():
+    model = _net()
+    before = _global_hook_counts()
+    with Monitor(model) as mon:
+        assert _global_hook_counts()[:4] != before[:4] and mon.hook_count() == 3
+        model(torch.randn(2, 3, 8, 8))
+    assert _global_hook_counts() == before and mon.hook_count() == 0
+    with pytest.raises(RuntimeError, match="boom"):
+        with Monitor(model):
+            model(torch.randn(2, 3, 8, 8))
+            raise RuntimeError("boom")
+    assert _global_hook_counts() == before
+    assert not model._forward_hooks and not model._forward_pre_hooks
+
+
+def test_exception_inside_forward_unwinds_mode_and_keeps_working():
+    class Fails(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.fail = True
+
+        def forward(self, x):
+            x = torch.sigmoid(self.fc(x))
+            if self.fail:
+                raise ValueError("bad batch")
+            return x
+
+    model = nn.Sequential(nn.Linear(4, 4), Fails())
+    before = _global_hook_counts()
+    with Monitor(model, every=1) as mon:
+        with pytest.raises(ValueError):
+            model(torch.randn(2, 4))
+        assert torch._C._len_torch_function_stack() == 0  # the mode left with the failed forward
+        model[1].fail = False
+        model(torch.randn(2, 4))
+        model(torch.randn(2, 4))
+    assert _global_hook_counts() == before
+    assert mon.forwards == 3 and not mon.internal_errors
+    assert mon.profile().layers["1::torch.sigmoid"]["calls"] == 3
+
+
+@dataclasses.dataclass
+class _Out:
+    hidden: torch.Tensor
+    extra: int = 0
+
+
+class _Multi(nn.Module):
+    def __init__(self, kind: str):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.kind = kind
+
+    def forward(self, x):
+        h = self.fc(x)
+        if self.kind == "tuple":
+            return (h, h.argmax(-1))
+        if self.kind == "dict":
+            return {"ids": h.argmax(-1), "hidden": h}
+        return _Out(h)
+
+
+@pytest.mark.parametrize("kind", ["tuple", "dict", "dataclass"])
+def test_structured_outputs_are_summarised(kind):
+    model = _Multi(kind)
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(torch.randn(3, 4))
+    root = mon.profile().layers[""]
+    assert root["samples"] == 12 and not mon.internal_errors
+
+
+@pytest.mark.parametrize("context", ["no_grad", "inference_mode", "autocast"])
+def test_grad_modes_and_autocast(context):
+    model = _net()
+    ctx = {
+        "no_grad": torch.no_grad,
+        "inference_mode": torch.inference_mode,
+        "autocast": lambda: torch.autocast("cpu", dtype=torch.bfloat16),
+    }[context]
+    with Monitor(model, every=1) as mon:
+        with ctx():
+            model(torch.randn(4, 3, 8, 8))
+        train_steps(model, lambda: torch.randn(4, 3, 8, 8), steps=1)  # in-place updates after inference_mode
+    assert not mon.internal_errors
+    assert mon.profile().layers["5"]["calls"] == 2
+
+
+def test_no_host_transfer_per_step(monkeypatch):
+    """Per step the monitor must never call .item()/.tolist()/.cpu()/bool(tensor): all stays on device."""
+    model = _net()
+    with Monitor(model, every=1) as mon:
+        train_steps(model, lambda: torch.randn(4, 3, 8, 8), steps=1)  # first forward builds layout caches
+
+        def forbidden(*args, **kwargs):
+            raise AssertionError("host transfer during a monitored step")
+
+        for name in ("item", "tolist", "cpu", "numpy", "__bool__", "__float__", "__int__"):
+            monkeypatch.setattr(torch.Tensor, name, forbidden)
+        train_steps(model, lambda: torch.randn(4, 3, 8, 8), steps=3)
+        model.eval()
+        with torch.no_grad():
+            model(torch.randn(4, 3, 8, 8))
+        monkeypatch.undo()
+    assert not mon.internal_errors
+    assert mon.report().summary["sampled_forwards"] == 5
+
+
+def test_every_subsamples_statistics_but_not_mode_checks():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    with Monitor(model, every=4) as mon, torch.no_grad():
+        for _ in range(10):
+            model(torch.randn(2, 4))
+    assert mon.sampled_forwards == 3 and mon.profile().layers["0"]["calls"] == 3
+    assert mon.report().by_kind("dropout-active-at-inference")[0].count == 10
+
+
+def test_first_forward_of_a_new_context_is_sampled():
+    """Switching from training to no_grad evaluation restarts the schedule, so short evaluations get statistics."""
+    model = nn.Sequential(nn.Linear(4, 4), nn.Tanh())
+    with Monitor(model, every=100) as mon:
+        train_steps(model, lambda: torch.randn(2, 4), steps=5)  # forward 0 sampled
+        model.eval()
+        with torch.no_grad():
+            for _ in range(3):
+                model(torch.randn(2, 4))  # the first of these is sampled
+    assert mon.forwards == 8 and mon.sampled_forwards == 2
+
+
+def test_large_activation_is_element_subsampled():
+    model = nn.Sequential(nn.Linear(64, 4096))
+    with Monitor(model, every=1, max_elements=1000) as mon, torch.no_grad():
+        model(torch.randn(16, 64))
+    assert 0 < mon.profile().layers["0"]["samples"] <= 1000
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_no_host_sync_per_step():
+    model = _net().cuda()
+    with Monitor(model, every=1) as mon:
+        train_steps(model, lambda: torch.randn(4, 3, 8, 8, device="cuda"), steps=1)  # layout caches
+        model.eval()
+        with torch.no_grad():
+            model(torch.randn(4, 3, 8, 8, device="cuda"))
+        model.train()
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            opt = torch.optim.SGD(model.parameters(), lr=0.01)
+            for _ in range(3):
+                opt.zero_grad(set_to_none=True)
+                model(torch.randn(4, 3, 8, 8, device="cuda")).sum().backward()
+                opt.step()
+            model.eval()
+            with torch.no_grad():
+                model(torch.randn(4, 3, 8, 8, device="cuda"))
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    assert not mon.internal_errors
+    assert mon.report().summary["sampled_forwards"] == 6

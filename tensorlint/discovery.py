@@ -182,7 +182,7 @@ class Discovery:
                 return True
         return False
 
-    def _force_excluded(self, path: Path) -> bool:
+    def force_excluded(self, path: Path) -> bool:
         """For explicitly passed files (pre-commit): any excluded folder on the way counts."""
         resolved = path.resolve()
         candidates = [resolved, *resolved.parents]
@@ -198,23 +198,28 @@ class Discovery:
         return False
 
     def files(self, paths: list[Path]) -> list[Path]:
-        found: dict[Path, None] = {}
+        """Every file to check, once: duplicates (the same file reached through other
+        spellings or symlinks) are dropped by resolved path; sorted for stable output."""
+        found: dict[Path, Path] = {}
+        visited: set[Path] = set()
         for path in paths:
             if not path.exists():
                 raise UsageError(f"{path}: No such file or directory")
-            if path.is_file():
-                if self.force_exclude and self._force_excluded(path):
-                    continue
-                found[path] = None
+            if self.force_exclude and self.force_excluded(path):
                 continue
-            if self.force_exclude and self._force_excluded(path):
+            if path.is_file():
+                found.setdefault(path.resolve(), path)
                 continue
             gitignore = GitIgnore(git_top(path.resolve())) if self.respect_gitignore else GitIgnore(None)
-            for file in self._walk(path, gitignore):
-                found[file] = None
-        return sorted(found, key=lambda p: p.as_posix())
+            for file in self._walk(path, gitignore, visited):
+                found.setdefault(file.resolve(), file)
+        return sorted(found.values(), key=lambda p: p.as_posix())
 
-    def _walk(self, folder: Path, gitignore: GitIgnore):
+    def _walk(self, folder: Path, gitignore: GitIgnore, visited: set[Path]):
+        real = folder.resolve()
+        if real in visited:
+            return  # a symlink loop, or a folder already walked
+        visited.add(real)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
@@ -230,7 +235,7 @@ class Discovery:
                     continue
                 if self.excluded(path) or gitignore.ignored(path.resolve(), True):
                     continue
-                yield from self._walk(path, gitignore)
+                yield from self._walk(path, gitignore, visited)
             elif entry.name.endswith(SUFFIXES):
                 if self.excluded(path) or gitignore.ignored(path.resolve(), False):
                     continue

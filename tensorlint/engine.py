@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -20,6 +21,12 @@ from tensorlint.walk import Walker
 
 SYNTAX_ERROR_CODE = "TL000"
 SYNTAX_ERROR_NAME = "syntax-error"
+# Generated code nests deeply (`a + a + ... + a`, long method chains); the walk and the
+# inference recurse once per level. Python 3.11 runs Python-to-Python calls without C
+# stack, so a higher limit is safe.
+_RECURSION_LIMIT = 20_000
+if sys.getrecursionlimit() < _RECURSION_LIMIT:
+    sys.setrecursionlimit(_RECURSION_LIMIT)
 # Files that never mention torch hold no tensor code; they are not even parsed.
 _TORCH_MENTION = "torch"
 
@@ -124,7 +131,12 @@ def lint_source(source: str, path: str, settings: LintSettings) -> list[Diagnost
     sink: list = []
     instances = [rule(ctx, settings.options_for(rule), sink) for rule in rules]
     dispatch = _Dispatch(ctx, instances)
-    Walker(dispatch.enter_for, dispatch.leave_for).walk(module)
+    try:
+        Walker(dispatch.enter_for, dispatch.leave_for).walk(module)
+    except RecursionError:
+        if SYNTAX_ERROR_CODE not in settings.enabled:
+            return []
+        return [syntax_error("file is nested too deeply to analyse (RecursionError); it was not checked")]
     if not sink:
         return []
     return Suppressions(source).filter(_materialise(module, source, sink))

@@ -16,7 +16,7 @@ MAX_ROUNDS = 10
 @dataclass
 class FixOutcome:
     text: str
-    applied: int
+    applied: int  # findings fixed (at most the number reported)
     diagnostics: list[Diagnostic]  # what remains after fixing
     error: str | None = None  # a round whose output did not parse; that round was discarded
 
@@ -68,6 +68,7 @@ def parses(text: str, filename: str) -> str | None:
 def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool, diagnostics=None) -> FixOutcome:
     if diagnostics is None:
         diagnostics = lint_source(text, path, settings)
+    reported = len(diagnostics)
     applied = 0
     for _ in range(MAX_ROUNDS):
         candidate, count = apply_edits(text, diagnostics, unsafe)
@@ -78,4 +79,5 @@ def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool, diagnos
             return FixOutcome(text, applied, diagnostics, f"a fix produced invalid code ({problem}); it was not applied")
         text, applied = candidate, applied + count
         diagnostics = lint_source(text, path, settings)
-    return FixOutcome(text, applied, diagnostics)
+    # Nested fixes land over several rounds; count findings, not rounds.
+    return FixOutcome(text, min(applied, reported), diagnostics)

@@ -1,16 +1,20 @@
-"""`# noqa` comments per line and `# tensorlint: noqa` per file, flake8/ruff style."""
+"""`# noqa` comments per line and `# tensorlint: noqa` per file, flake8/ruff style.
+
+Only real comments count (found with `tokenize`), never text inside strings. This runs
+only for files that have findings, so its cost does not matter.
+"""
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 
 from tensorlint.diagnostics import Diagnostic
 
-_LINE_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_\-]+(?:[\s,]+[A-Za-z0-9_\-]+)*))?", re.IGNORECASE)
-_FILE_NOQA = re.compile(
-    r"^[ \t]*#[ \t]*tensorlint[ \t]*:[ \t]*noqa(?:[ \t]*:[ \t]*(?P<codes>[A-Za-z0-9_\-]+(?:[ \t,]+[A-Za-z0-9_\-]+)*))?[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
+_CODES = r"[A-Za-z0-9_\-]+(?:[\s,]+[A-Za-z0-9_\-]+)*"
+_LINE_NOQA = re.compile(rf"#\s*noqa(?::\s*(?P<codes>{_CODES}))?", re.IGNORECASE)
+_FILE_NOQA = re.compile(rf"^#[ \t]*tensorlint[ \t]*:[ \t]*noqa(?:[ \t]*:[ \t]*(?P<codes>{_CODES}))?[ \t]*$", re.IGNORECASE)
 _SPLIT = re.compile(r"[\s,]+")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -26,31 +30,44 @@ def _matches(codes: frozenset[str] | None, diagnostic: Diagnostic) -> bool:
     return codes is None or diagnostic.code.lower() in codes or diagnostic.name in codes
 
 
+def comments(source: str) -> tuple[dict[int, str], set[int]]:
+    """{row: comment text} and the rows where the comment stands on its own line."""
+    by_row: dict[int, str] = {}
+    own_line: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                row = token.start[0]
+                by_row[row] = token.string
+                if not token.line[: token.start[1]].strip():
+                    own_line.add(row)
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        # unparsable text (a TL000 file): fall back to reading lines
+        for row, line in enumerate(_LINE_BREAK.split(source), start=1):
+            index = line.find("#")
+            if index >= 0:
+                by_row[row] = line[index:]
+                if not line[:index].strip():
+                    own_line.add(row)
+    return by_row, own_line
+
+
 class Suppressions:
     def __init__(self, source: str) -> None:
-        self._source = source
-        self._lines: list[str] | None = None
-        self._file: list[frozenset[str] | None] = [_codes(m.group("codes")) for m in _FILE_NOQA.finditer(source)]
-
-    def _line(self, row: int) -> str:
-        if self._lines is None:
-            # the same line breaks as libcst and the positions (not str.splitlines, which
-            # also breaks on form feeds and other separators)
-            self._lines = _LINE_BREAK.split(self._source)
-        return self._lines[row - 1] if 0 < row <= len(self._lines) else ""
+        self._comments, own_line = comments(source)
+        self._file: list[frozenset[str] | None] = []
+        for row in own_line:
+            match = _FILE_NOQA.match(self._comments[row].strip())
+            if match:
+                self._file.append(_codes(match.group("codes")))
 
     def suppressed(self, diagnostic: Diagnostic) -> bool:
         if any(_matches(codes, diagnostic) for codes in self._file):
             return True
-        if diagnostic.noqa_row is None:
+        comment = self._comments.get(diagnostic.noqa_row) if diagnostic.noqa_row else None
+        if not comment or "noqa" not in comment.lower():
             return False
-        line = self._line(diagnostic.noqa_row)
-        if "noqa" not in line.lower():
-            return False
-        for match in _LINE_NOQA.finditer(line):
-            if _matches(_codes(match.group("codes")), diagnostic):
-                return True
-        return False
+        return any(_matches(_codes(m.group("codes")), diagnostic) for m in _LINE_NOQA.finditer(comment))
 
     def filter(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         return [d for d in diagnostics if not self.suppressed(d)]

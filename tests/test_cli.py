@@ -312,3 +312,16 @@ def test_a_crashing_rule_is_an_internal_error_not_a_traceback(tmp_path, monkeypa
     assert "internal error while checking crash.py: ValueError: kaboom" in err
     assert "Traceback" not in err
     assert "fine.py:4:12: TL001" in out
+
+
+def test_full_output_caret_aligns_with_tabs_and_wide_characters(tmp_path):
+    source = 'import torch\ndef f(w: torch.Tensor):\n\ts = "éé中文"; return torch.tensor(w)\n'
+    (tmp_path / "t.py").write_text(source)
+    lines = run_cli("check", "t.py", "--isolated", "--no-cache", cwd=tmp_path).stdout.splitlines()
+    code_line = next(line for line in lines if line.startswith("3 | "))
+    caret_line = next(line for line in lines if line.strip().startswith("|") and "^" in line)
+    from rich.cells import cell_len
+
+    column = cell_len(code_line[: code_line.index("torch.tensor")])
+    assert cell_len(caret_line[: caret_line.index("^")]) == column
+    assert caret_line.count("^") == len("torch.tensor(w)")

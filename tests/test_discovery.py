@@ -90,3 +90,22 @@ def test_default_excludes_cover_the_usual_folders():
         assert name in DEFAULT_EXCLUDES
     d = Discovery(root=Path("/r"), exclude=DEFAULT_EXCLUDES)
     assert d.excluded(Path("/r/x/build")) and not d.excluded(Path("/r/x/builder"))
+
+
+def test_symlink_loops_and_duplicate_spellings_check_each_file_once(tmp_path):
+    """Review finding: a `.. ` symlink was walked ~40 levels deep and files were fixed repeatedly."""
+    (tmp_path / "pyproject.toml").write_text("[tool.tensorlint]\n")
+    _tree(tmp_path, ["d/a.py"])
+    (tmp_path / "d" / "loop").mkdir()
+    (tmp_path / "d" / "loop" / "up").symlink_to("..", target_is_directory=True)
+    (tmp_path / "d" / "b.py").symlink_to("a.py")
+    proc = run_cli("check", "d", "d/a.py", str(tmp_path / "d" / "a.py"), "--output-format", "concise", "-q",
+                   "--no-cache", cwd=tmp_path)
+    assert len(proc.stdout.splitlines()) == 1, proc.stdout
+
+
+def test_stdin_filename_honours_force_exclude(tree):
+    proc = run_cli("check", "--force-exclude", "--stdin-filename", "build/x.py", "-", "--no-cache", cwd=tree, input=BUG)
+    assert proc.returncode == 0 and "TL001" not in proc.stdout
+    proc = run_cli("check", "--stdin-filename", "build/x.py", "-", "--no-cache", cwd=tree, input=BUG)
+    assert proc.returncode == 1

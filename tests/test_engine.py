@@ -7,7 +7,7 @@ import textwrap
 import libcst as cst
 import pytest
 
-from lintutil import codes, lint, settings_for
+from lintutil import codes, fix, lint, settings_for
 from tensorlint.engine import lint_source
 from tensorlint.fixer import apply_edits, fix_text
 from tensorlint.semantics.context import FileContext
@@ -186,3 +186,42 @@ def test_apply_edits_skips_unsafe_without_flag():
     assert apply_edits(code, diags, unsafe=False) == (code, 0)
     fixed, count = apply_edits(code, diags, unsafe=True)
     assert count == 1 and "F.dropout(x, training=self.training)" in fixed
+
+
+def test_noqa_text_inside_strings_does_not_suppress():
+    """Review finding: a docstring line `# tensorlint: noqa` silenced the whole file."""
+    code = 'import torch\nDOC = """\n# tensorlint: noqa\n"""\nx = torch.zeros(2)\ny = torch.tensor(x), "# noqa"\n'
+    assert codes(code) == ["TL001"]
+
+
+def test_noqa_on_a_syntax_error_file_still_works():
+    assert codes("import torch\n# tensorlint: noqa\ndef f(:\n") == []
+
+
+def test_deeply_nested_generated_code_is_checked_not_crashed():
+    """Review finding: 1,500 terms in one expression raised RecursionError (exit 2)."""
+    terms = " + ".join(["x"] * 3000)
+    code = f"import torch\ndef f(x: torch.Tensor):\n    y = torch.tensor(x)\n    return torch.log({terms})\n"
+    assert codes(code) == ["TL001"]
+
+
+def test_appended_argument_keeps_comments_on_their_lines():
+    """Review finding: the TL101 fix moved `# keep` from `p=0.1,` to the new argument."""
+    source = textwrap.dedent(
+        """\
+        import torch.nn as nn
+        import torch.nn.functional as F
+        class M(nn.Module):
+            def forward(self, x):
+                b = F.dropout(
+                    x,
+                    p=0.1,  # keep
+                )
+                c = F.dropout(x, p=0.1  # keep3
+                )
+                return b, c
+        """
+    )
+    fixed = fix(source, select=["TL101"])
+    assert "            p=0.1,  # keep\n            training=self.training,\n        )" in fixed
+    assert "c = F.dropout(x, p=0.1, training=self.training  # keep3\n" in fixed

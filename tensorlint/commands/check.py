@@ -118,7 +118,7 @@ def run_check(args) -> int:
 def _check_stdin(args, config, settings, discovery, mode) -> list[FileResult]:
     name = args.stdin_filename or "-"
     data = sys.stdin.buffer.read()
-    if args.stdin_filename and config.force_exclude and discovery.excluded(Path(name)):
+    if args.stdin_filename and config.force_exclude and discovery.force_excluded(Path(name)):
         if mode == "fix":
             sys.stdout.buffer.write(data)
         return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
@@ -38,16 +39,19 @@ def print_full(console: Console, diagnostics, texts: dict[str, str]) -> None:
         row = d.location.row
         if 0 < row <= len(lines):
             gutter = len(str(row))
-            line = lines[row - 1].expandtabs(4) if "\t" not in lines[row - 1][: d.location.column] else lines[row - 1]
+            raw = lines[row - 1]
             start = d.location.column - 1
-            end = d.end_location.column - 1 if d.end_location.row == row else len(line)
-            width = max(1, end - start)
+            end = d.end_location.column - 1 if d.end_location.row == row else len(raw)
+            # columns count characters; the terminal counts cells (tabs, wide characters)
+            line = raw.expandtabs(4)
+            lead = cell_len(raw[:start].expandtabs(4))
+            width = max(1, cell_len(raw[:end].expandtabs(4)) - lead)
             console.print(Text(" " * gutter + " |", style="blue"))
             code_line = Text(f"{row} | ", style="blue")
             code_line.append(line)
             console.print(code_line)
             caret = Text(" " * gutter + " | ", style="blue")
-            caret.append(" " * start + "^" * width, style=_SEVERITY_STYLE[d.severity.value])
+            caret.append(" " * lead + "^" * width, style=_SEVERITY_STYLE[d.severity.value])
             console.print(caret)
         if d.fix is not None:
             hint = Text(" " * (len(str(row)) + 1) + "= help: ", style="cyan")

@@ -29,29 +29,43 @@ def call_method(obj: cst.BaseExpression, method: str, args=()) -> cst.Call:
 
 def append_argument(call: cst.Call, arg: cst.Arg) -> cst.Call:
     """Add an argument at the end, keeping the call's layout: a multi-line call with a
-    trailing comma gets the new argument on its own line, with a trailing comma."""
+    trailing comma gets the new argument on its own line, with a trailing comma, and a
+    comment after the old last argument stays on that argument's line."""
     args = list(call.args)
     if not args:
         return call.with_changes(args=[arg])
     last = args[-1]
+    previous = args[-2].comma if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) else None
     if isinstance(last.comma, cst.Comma):
-        # trailing comma: the new argument takes it; the old last one takes its
-        # neighbour's separator (or the whitespace after the opening parenthesis)
-        if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
-            separator = args[-2].comma
-        else:
-            separator = cst.Comma(whitespace_after=call.whitespace_before_args)
-            if isinstance(call.whitespace_before_args, cst.SimpleWhitespace):
-                separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        after = last.comma.whitespace_after
+        if isinstance(after, cst.ParenthesizedWhitespace):
+            # one argument per line: the old last argument keeps its comma and comment and
+            # now breaks to the arguments' indentation; the new one ends like the old did
+            indent_from = previous.whitespace_after if previous is not None else call.whitespace_before_args
+            if isinstance(indent_from, cst.ParenthesizedWhitespace):
+                args[-1] = last.with_changes(
+                    comma=last.comma.with_changes(
+                        whitespace_after=after.with_changes(indent=indent_from.indent, last_line=indent_from.last_line)
+                    )
+                )
+                closing = cst.ParenthesizedWhitespace(
+                    first_line=cst.TrailingWhitespace(), empty_lines=[], indent=after.indent, last_line=after.last_line
+                )
+                args.append(arg.with_changes(comma=cst.Comma(whitespace_after=closing)))
+                return call.with_changes(args=args)
+        separator = previous or cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         args[-1] = last.with_changes(comma=separator)
         args.append(arg.with_changes(comma=last.comma))
-    else:
-        if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
-            separator = args[-2].comma
-        else:
-            separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        args[-1] = last.with_changes(comma=separator)
-        args.append(arg)
+        return call.with_changes(args=args)
+    separator = previous or cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    if isinstance(last.whitespace_after_arg, cst.ParenthesizedWhitespace):
+        # `f(x, p=1  # note\n)`: the comment and line break follow the new last argument
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                                     whitespace_after_arg=cst.SimpleWhitespace(""))
+        args.append(arg.with_changes(whitespace_after_arg=last.whitespace_after_arg))
+        return call.with_changes(args=args)
+    args[-1] = last.with_changes(comma=separator)
+    args.append(arg)
     return call.with_changes(args=args)
 
 

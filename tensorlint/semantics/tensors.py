@@ -95,8 +95,8 @@ TENSOR_METHODS = frozenset(
         "unsqueeze", "flatten", "expand", "repeat", "sum", "mean", "abs", "exp", "log",
         "sqrt", "softmax", "log_softmax", "sigmoid", "tanh", "relu", "matmul", "mm", "bmm",
         "masked_fill", "type_as", "new_zeros", "new_ones", "new_empty", "new_full", "new_tensor",
-        "requires_grad_", "detach_", "add", "sub", "mul", "div", "pow", "clamp", "norm", "max", "min",
-        "argmax", "argmin", "gather", "index_select", "narrow", "chunk", "split", "unbind",
+        "requires_grad_", "detach_", "add", "sub", "mul", "div", "pow", "clamp", "norm",
+        "argmax", "argmin", "gather", "index_select", "narrow",
     }
 )
 NON_TENSOR_BUILTINS = frozenset(
@@ -320,6 +320,8 @@ class TensorInference:
             returns = torch_api.returns_tensor(f"torch.Tensor.{method}")
             if returns is not None:
                 return Ternary.YES if returns else Ternary.NO
+            if method in ("max", "min") and not node.args:
+                return Ternary.YES  # with a dim they return a (values, indices) namedtuple
             if method in TENSOR_METHODS:
                 return Ternary.YES
         return Ternary.UNKNOWN

@@ -230,3 +230,24 @@ def test_no_fix_for_other_keywords():
     assert diagnostic.fix is None
     source = "x = torch.randn(3)\ny = torch.tensor(x, pin_memory=True)\n"
     assert fixed(source) == source
+
+
+def test_methods_returning_tuples_are_not_tensors():
+    """Review finding: the safe fix turned `torch.tensor(x.max(0))` into `x.max(0).detach()`,
+    an AttributeError on torch.return_types.max; split/chunk/unbind return tuples."""
+    code = """
+        import torch
+        def f(x: torch.Tensor):
+            a = torch.tensor(x.max(0))
+            b = torch.tensor(x.min(dim=1))
+            c = torch.tensor(x.split(1))
+            d = torch.tensor(x.chunk(2))
+            e = torch.tensor(x.unbind(0))
+            g = torch.tensor(x.topk(1))
+            return a, b, c, d, e, g
+    """
+    assert codes(code, select=["TL001"]) == []
+
+
+def test_max_without_arguments_is_a_tensor():
+    assert codes("import torch\ndef f(x: torch.Tensor):\n    return torch.tensor(x.max())\n", select=["TL001"]) == ["TL001"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from .findings import Finding
 from .options import Options
 
@@ -80,32 +82,98 @@ def bn_mismatch(layer: dict, opts: Options) -> Finding | None:
     )
 
 
-def non_finite(layers: list[dict]) -> Finding | None:
-    """One finding for the first layer, in execution order, that produced NaN or Inf."""
+@dataclass
+class NonFiniteInputs:
+    """Where non-finite values entered modules, gathered by the monitor's forward pre-hooks.
+
+    ``callers`` maps a module to the module whose forward called it; ``first_bad_input``
+    maps a module to the first forward in which one of its floating-point inputs was
+    already NaN or Inf.
+    """
+
+    callers: dict[str, str] = field(default_factory=dict)
+    first_bad_input: dict[str, int] = field(default_factory=dict)
+
+    def input_bad(self, module: str, step: int) -> bool:
+        first = self.first_bad_input.get(module)
+        return first is not None and first <= step
+
+
+def _label(layer: dict) -> str:
+    name = layer["module"] or "(root)"
+    return f"{name}::{layer['function']}" if layer["function"] else name
+
+
+def _producer(first: dict, step: int, inputs: NonFiniteInputs) -> tuple[str, str | None] | None:
+    """Whose own code made the value that ``first`` received already non-finite, or None if it made it itself.
+
+    A functional call's input comes from its module's own code; a module's input comes from
+    its caller's code. Walk up the callers while their inputs were non-finite too: the
+    innermost one whose input was finite produced the value between its child calls. The
+    second item is the model input's owner ("" with ``None``) when even the root's input was bad.
+    """
+    if first["function"]:
+        return None  # a watched functional op: the report already names the module whose code ran it
+    if not inputs.input_bad(first["module"], step):
+        return None
+    origin = inputs.callers.get(first["module"])
+    if origin is None:  # the outermost module itself received a non-finite input
+        return first["module"], None
+    seen = set()
+    while inputs.input_bad(origin, step) and origin not in seen:
+        seen.add(origin)
+        caller = inputs.callers.get(origin)
+        if caller is None:
+            return origin, None
+        origin = caller
+    return origin, origin
+
+
+def non_finite(layers: list[dict], inputs: NonFiniteInputs | None = None) -> Finding | None:
+    """One finding for the first layer, in execution order, that produced NaN or Inf.
+
+    When that layer's input was already non-finite, the value was made by plain tensor code
+    (or an unwatched functional op) in an enclosing forward, and the finding names that module.
+    """
     bad = [layer for layer in layers if layer["nonfinite_calls"]]
     if not bad:
         return None
     first = min(bad, key=lambda layer: (layer["first_nonfinite_forward"], layer["order"]))
     step = first["first_nonfinite_forward"]
-    others = [layer["module"] + (f"::{layer['function']}" if layer["function"] else "") for layer in bad if layer is not first]
-    return Finding(
-        "non-finite",
-        first["module"],
-        "error",
-        f"{_where(first).capitalize()} was the first to output NaN or Inf, at forward {step}; inspect its inputs and "
-        "weights there (log of zero, division, overflow in half precision, a too-high learning rate).",
-        {
-            "forward": step,
-            "function": first["function"],
-            "sampled_calls_with_nonfinite": first["nonfinite_calls"],
-            "later_layers": len(others),
-            "examples": others[:5],
-        },
-        count=first["nonfinite_calls"],
-    )
+    found = _producer(first, step, inputs or NonFiniteInputs())
+    module = first["module"] if found is None else found[0]
+    others = [_label(layer) for layer in bad if layer is not first and not (layer["module"] == module and not layer["function"])]
+    details = {
+        "forward": step,
+        "function": first["function"],
+        "sampled_calls_with_nonfinite": first["nonfinite_calls"],
+        "later_layers": len(others),
+        "examples": others[:5],
+    }
+    if found is None:
+        message = (
+            f"{_where(first).capitalize()} was the first to output NaN or Inf, at forward {step}; inspect its inputs and "
+            "weights there (log of zero, division, overflow in half precision, a too-high learning rate)."
+        )
+    else:
+        child = _label(first)
+        details.update(input_already_non_finite=True, child=first["module"], produced_in=found[1])
+        if found[1] is None:
+            message = (
+                f"The model's input was already NaN or Inf when it entered `{child}` at forward {step}; "
+                "check the data pipeline (missing values, a division or log in preprocessing)."
+            )
+        else:
+            where = f"`{found[1]}`" if found[1] else "the root module"
+            message = (
+                f"The value was already NaN or Inf when it entered `{child}` at forward {step}: it was produced in "
+                f"the forward of {where} itself (e.g. by a functional op or tensor math between its submodule calls); "
+                "inspect that code (log of zero or a negative, division by zero, sqrt of a negative, overflow in half precision)."
+            )
+    return Finding("non-finite", module, "error", message, details, count=first["nonfinite_calls"])
 
 
-def activation_findings(layers: list[dict], opts: Options) -> list[Finding]:
+def activation_findings(layers: list[dict], opts: Options, inputs: NonFiniteInputs | None = None) -> list[Finding]:
     out = [f for layer in layers for check in (saturation, dead_units, bn_mismatch) if (f := check(layer, opts))]
-    nf = non_finite(layers)
+    nf = non_finite(layers, inputs)
     return out + ([nf] if nf else [])

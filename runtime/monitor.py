@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.modules import module as module_hooks
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from .checks_activations import activation_findings
+from .checks_activations import NonFiniteInputs, activation_findings
 from .checks_modes import ModeChecks
 from .classify import Activation, ModuleInfo, WatchedFunction, describe
 from .drift import drift_findings
@@ -80,6 +80,7 @@ class Monitor:
         self._slot_order: dict[tuple[str, str, int], int] = {}
         self._handles: list = []
         self._stack: list[ModuleInfo] = []
+        self._callers: dict[str, str] = {}  # module -> the module whose forward first called it (sampled)
         self._unregistered_depth = 0
         self._occurrence: dict[tuple[str, str], int] = {}
         self._sampling = False
@@ -134,8 +135,26 @@ class Monitor:
             if not self._unregistered_depth:
                 self._modes.unregistered(module, self._stack[-1].name)
             self._unregistered_depth += 1
-            info = self._stack[-1]  # functional calls inside it belong to the enclosing module
+            self._stack.append(self._stack[-1])  # functional calls inside it belong to the enclosing module
+            return
+        elif self._sampling and info.name not in self._callers:
+            self._callers[info.name] = self._stack[-1].name
+        if self._sampling:
+            self._watch_inputs(info, args)
         self._stack.append(info)
+
+    def _watch_inputs(self, info: ModuleInfo, args: tuple) -> None:
+        """Stage whether this module's floating-point inputs are already non-finite (one sum kernel each).
+
+        Read before the forward runs, so an in-place forward cannot hide where a NaN came from.
+        """
+        tensors = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point() and a.numel()]
+        if not tensors:
+            nested = first_float_tensor(args)
+            tensors = [] if nested is None else [nested]
+        with torch.no_grad(), torch._C.DisableTorchFunction():
+            for x in tensors:
+                self._guard(self._store(x).observe_input, info.order, x.detach())
 
     def _post_hook(self, module: nn.Module, args: tuple, output: Any) -> None:
         if not self._stack:
@@ -229,12 +248,16 @@ class Monitor:
                 act = Activation("hardtanh", float(get(args, kwargs, "min_val")), float(get(args, kwargs, "max_val")))
             self._observe(info.name, spec.name, act, result)
 
-    def _slot(self, module: str, function: str, act: Activation | None, x: torch.Tensor) -> tuple[StatStore, int]:
-        """The store for ``x``'s device and the slot of this call site (module, function, occurrence)."""
+    def _store(self, x: torch.Tensor) -> StatStore:
         where = x.get_device()  # an int (-1 on CPU): cheaper than building a torch.device per call
         store = self._stores.get(where)
         if store is None:
             store = self._stores[where] = StatStore(x.device, self.options)
+        return store
+
+    def _slot(self, module: str, function: str, act: Activation | None, x: torch.Tensor) -> tuple[StatStore, int]:
+        """The store for ``x``'s device and the slot of this call site (module, function, occurrence)."""
+        store = self._store(x)
         site = (module, function)
         occurrence = self._occurrence.get(site, 0)
         self._occurrence[site] = occurrence + 1
@@ -275,7 +298,7 @@ class Monitor:
     def report(self) -> Report:
         """All findings so far, deduplicated per (kind, module), allowlisted ones removed."""
         prof = self.profile()
-        findings = activation_findings(list(prof.layers.values()), self.options) + self._modes.findings()
+        findings = activation_findings(list(prof.layers.values()), self.options, self._input_origins()) + self._modes.findings()
         if self.reference is not None:
             findings += drift_findings(prof, self.reference, self.options)
         kept = [f for f in findings if not is_allowed(f, self._allow)]
@@ -291,6 +314,17 @@ class Monitor:
             "options": self.options.to_dict(),
         }
         return Report(sort_findings(kept, order), summary)
+
+    def _input_origins(self) -> NonFiniteInputs:
+        """Where non-finite values entered each module: its caller and first forward with a non-finite input."""
+        names = {info.order: info.name for info in self._info.values()}
+        first: dict[str, int] = {}
+        for store in self._stores.values():
+            for index, step in store.bad_inputs().items():
+                name = names.get(index)
+                if name is not None:
+                    first[name] = min(step, first.get(name, step))
+        return NonFiniteInputs(dict(self._callers), first)
 
     def hook_count(self) -> int:
         """Hooks this monitor holds right now (0 after exit); the soak test checks it stays constant."""

@@ -109,6 +109,10 @@ class StatStore:
         self._float = torch.float32 if device.type == "mps" else torch.float64
         self._cache: dict[tuple, torch.Tensor] = {}
         self._acc: dict[str, torch.Tensor] = {}  # per-slot accumulators, grown with the slots
+        # Module inputs: per module index, the first forward whose floating-point input was non-finite.
+        self._inputs: list[int] = []  # module index of each staged input sum, in call order
+        self._input_sums: list[torch.Tensor] = []
+        self._first_bad_input: torch.Tensor | None = None
 
     # ---- layout -------------------------------------------------------------------------
     @torch.inference_mode(False)
@@ -175,6 +179,41 @@ class StatStore:
             self._row_saturation[row] = torch.count_nonzero(rows >= high) / max(1, rows.numel())
         elif act is not None and act.kind == "relu":
             self._count_units(slot, x)
+
+    def observe_input(self, index: int, x: torch.Tensor) -> None:
+        """Stage the float32 sum of a module's input: one reduction kernel, non-finite iff the input is.
+
+        The sum is NaN or Inf whenever any element is; only a finite input whose total exceeds
+        3.4e38 would read as non-finite, far beyond any usable activation.
+        """
+        self._inputs.append(index)
+        self._input_sums.append(x.sum(dtype=torch.float32))
+
+    @torch.inference_mode(False)
+    def _grow_inputs(self, size: int) -> None:
+        old = self._first_bad_input
+        if old is None or old.numel() < size:
+            fresh = torch.full((size + self._GROW - (0 if old is None else old.numel()),), math.inf, dtype=self._float, device=self.device)
+            self._first_bad_input = fresh if old is None else torch.cat([old, fresh])
+
+    def _merge_inputs(self, step: int) -> None:
+        """Fold the staged input sums into the per-module first-non-finite-input forward (no host sync)."""
+        if not self._inputs:
+            return
+        indices = tuple(self._inputs)
+        self._grow_inputs(max(indices) + 1)
+        bad = ~torch.isfinite(torch.stack(self._input_sums))
+        steps = torch.where(bad, float(step), math.inf).to(self._float)
+        idx = self._cached(("inputs", indices), lambda: torch.tensor(indices))
+        self._first_bad_input.scatter_reduce_(0, idx, steps, reduce="amin")
+        self._inputs.clear()
+        self._input_sums.clear()
+
+    def bad_inputs(self) -> dict[int, int]:
+        """{module index: first forward with a non-finite input} (a host sync: report time only)."""
+        if self._first_bad_input is None:
+            return {}
+        return {i: int(v) for i, v in enumerate(self._first_bad_input.double().cpu().tolist()) if math.isfinite(v)}
 
     def _count_units(self, slot: int, x: torch.Tensor) -> None:
         dim = 0 if x.ndim == 1 else unit_dim(x.ndim)
@@ -265,6 +304,7 @@ class StatStore:
 
     def merge(self, step: int) -> None:
         """Compute all staged rows' statistics and fold them into the accumulators (Chan et al.), vectorised."""
+        self._merge_inputs(step)
         k = len(self._rows)
         if not k:
             return
@@ -351,4 +391,4 @@ class StatStore:
 
     def tensor_count(self) -> int:
         """How many device tensors the store holds; the soak test checks it stays flat."""
-        return 11 + len(self._cache) + len(self.units) + 2 * len(self.channels)
+        return 11 + (self._first_bad_input is not None) + len(self._cache) + len(self.units) + 2 * len(self.channels)

@@ -146,6 +146,78 @@ def test_non_finite_first_module_and_forward(planted):
     assert f.details["later_layers"] >= 2  # the Linear, Tanh and the root also produced NaN
 
 
+class _LogBetween(nn.Module):
+    """A functional op in the forward itself, between two child calls, makes the NaN that ``b`` receives."""
+
+    def __init__(self, planted: bool):
+        super().__init__()
+        self.a, self.b, self.planted = nn.Linear(4, 4), nn.Linear(4, 4), planted
+
+    def forward(self, x):
+        h = self.a(x) - 100.0
+        return self.b(torch.log(h) if self.planted else torch.tanh(h))
+
+
+@pytest.mark.parametrize("planted", [True, False])
+def test_non_finite_made_by_functional_op_in_parent(planted):
+    model = _LogBetween(planted)
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(torch.randn(16, 4))
+    found = mon.report().by_kind("non-finite")
+    if not planted:
+        assert not found
+        return
+    f = only(mon.report(), "non-finite")
+    assert f.module == "" and "`b`" in f.message and "root module" in f.message
+    assert f.details["input_already_non_finite"] is True and f.details["child"] == "b"
+    assert f.details["produced_in"] == "" and "" not in f.details["examples"]
+
+
+@pytest.mark.parametrize("planted", [True, False])
+def test_non_finite_made_in_nested_container_forward(planted):
+    """The innermost enclosing forward is blamed, even when it is a container with no statistics of its own."""
+    model = nn.Sequential(nn.Linear(4, 4), _LogBetween(planted), nn.Tanh())
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        for _ in range(2):
+            model(torch.randn(16, 4))
+    found = mon.report().by_kind("non-finite")
+    if not planted:
+        assert not found
+        return
+    f = only(mon.report(), "non-finite")
+    assert f.module == "1" and f.details["child"] == "1.b" and f.details["forward"] == 0
+    assert "`1.b`" in f.message and "`1`" in f.message
+    assert "(root)" in f.details["examples"] and "" not in f.details["examples"]
+
+
+class _LogInPlace(nn.Module):
+    def forward(self, x):
+        return x.log_()
+
+
+def test_non_finite_in_place_module_keeps_the_blame():
+    """Inputs are checked before the forward runs, so an in-place op does not shift the blame to its caller."""
+    model = nn.Sequential(nn.Linear(4, 4), _LogInPlace(), nn.Linear(4, 4))
+    with torch.no_grad():
+        model[0].bias.fill_(-100.0)
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(torch.randn(8, 4))
+    f = only(mon.report(), "non-finite")
+    assert f.module == "1" and "input_already_non_finite" not in f.details
+    assert "" not in f.details["examples"] and "(root)" in f.details["examples"]
+
+
+def test_non_finite_model_input_is_blamed_on_the_data():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Tanh())
+    x = torch.randn(8, 4)
+    x[3, 1] = float("nan")
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(x)
+    f = only(mon.report(), "non-finite")
+    assert f.module == "" and f.details["child"] == "0" and f.details["produced_in"] is None
+    assert "model's input" in f.message
+
+
 # ---- drift ----------------------------------------------------------------------------------------------------
 def _drift_model():
     torch.manual_seed(1)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from tensorlint.rules.base import Rule
-from tensorlint.semantics.grad_mode import ENABLED, Frame, Point, related_names
+from tensorlint.semantics.grad_mode import ENABLED, MAY_TRAIN_KINDS, Frame, Point, related_names
 from tensorlint.semantics.scopes import dotted_name
 
 
@@ -220,7 +220,7 @@ class TrainModeNotRestored(Rule):
     def _restored(self, frame: Frame, loop: cst.CSTNode, model: str, site: cst.CSTNode) -> bool:
         """Something in the loop may put `model` back into training mode."""
         for event in frame.events:
-            if loop in event.point.loops and event.kind in ("train", "param") and related_names(event.name, model):
+            if loop in event.point.loops and event.kind in MAY_TRAIN_KINDS and related_names(event.name, model):
                 return True
         calls = self.ctx.calls
         self_name = frame.self_name

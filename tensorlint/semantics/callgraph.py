@@ -3,7 +3,8 @@
 It costs nothing unless a rule asks for it: `ctx.calls.require()` (from a rule's
 `__init__`) adds the recorder to the trackers. It then notes every call of a plain
 name (`evaluate(model, loader)`) or of a method on the instance (`self.evaluate()`),
-with the dotted names passed as arguments, at a `Point` of the grad-mode tracker.
+with the dotted names passed as arguments (`f(model.to(device))` passes `model`), at
+a `Point` of the grad-mode tracker.
 Calls are resolved when asked, typically from a rule's `leave_Module`, once every
 function of the file has been seen:
 - which sites call a function (`callers_of`), and which argument name a parameter
@@ -20,7 +21,16 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from tensorlint.semantics.grad_mode import Frame, GradModeTracker, Point, _shares_loop, related_names
+from tensorlint.semantics.grad_mode import (
+    MAY_EVAL_KINDS,
+    MAY_TRAIN_KINDS,
+    Frame,
+    GradModeTracker,
+    Point,
+    _shares_loop,
+    chain_root,
+    related_names,
+)
 from tensorlint.semantics.scopes import dotted_name
 
 # Callees that are known not to change a module's mode.
@@ -84,7 +94,7 @@ class CallGraph:
             if arg.star:
                 starred = True
                 continue
-            value = arg.value
+            value = chain_root(arg.value)  # `f(model.to(device))` passes `model`
             name = dotted_name(value) if type(value) in (cst.Name, cst.Attribute) else None
             if name is not None:
                 any_name = True
@@ -264,7 +274,7 @@ class CallGraph:
         return last[2]
 
     def _may_eval(self, frame: Frame, name: str) -> bool:
-        return any(e.kind in ("eval", "param") for e in frame.events_for(name))
+        return any(e.kind in MAY_EVAL_KINDS for e in frame.events_for(name))
 
     def mode_neutral(self, site: CallSite, name: str, depth: int = 0) -> bool:
         if isinstance(site.callee, str) and site.callee in _MODE_NEUTRAL_BUILTINS and not self.targets(site):
@@ -307,7 +317,7 @@ class CallGraph:
     def _may_train(self, frame: Frame, name: str, depth: int) -> bool:
         if depth > _MAX_DEPTH:
             return True
-        if any(e.kind in ("train", "param") for e in frame.events_for(name)):
+        if any(e.kind in MAY_TRAIN_KINDS for e in frame.events_for(name)):
             return True
         for site in self.sites.get(frame, ()):
             via_self = isinstance(site.callee, tuple) and name.startswith(_self_prefix(frame))

@@ -10,7 +10,12 @@ For the node being visited the tracker knows:
 - which names had `.eval()`, `.train()`, `.train(False)` or `.train(<expr>)` called on
   them earlier in the current function (mode events), and where: the enclosing blocks
   and loops at that point, so a later question ("is the model in eval mode here?") can
-  be answered conservatively;
+  be answered conservatively. The receiver may be a chain of methods returning the
+  module itself (`model.to(device).eval()` is an event on `model`). Other uses that
+  may change the mode of a module or of its submodules make it unknown from there on
+  (an "unknown" event): `model.apply(fn)` (unless `fn` is a lambda or a function of
+  this file that mentions no mode) and `model.modules()`/`children()`/
+  `named_modules()`/`named_children()` (`for m in model.modules(): m.eval()`);
 - the enclosing `for`/`while` loops of the current function.
 
 A nested function or lambda starts a fresh frame: its body runs when it is called,
@@ -45,10 +50,21 @@ GRAD_CONTEXTS = {
 }
 _GRAD_LAST_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in GRAD_CONTEXTS)
 
-# Methods that return the module itself without changing its mode.
+# Methods that return the module itself without changing its mode (`apply` only when
+# its function leaves the mode alone; see `GradModeTracker.apply_is_neutral`).
 MODE_NEUTRAL_METHODS = frozenset(
-    {"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "type", "requires_grad_", "share_memory", "apply", "to_empty"}
+    {
+        "to", "cuda", "cpu", "xpu", "ipu", "float", "half", "double", "bfloat16", "type", "requires_grad_",
+        "share_memory", "apply", "to_empty",
+    }
 )
+# Methods of nn.Module that return the module itself.
+SELF_RETURNING_METHODS = MODE_NEUTRAL_METHODS | {"train", "eval"}
+# Methods handing out the submodules, whose mode the caller may then change.
+SUBMODULE_METHODS = frozenset({"modules", "children", "named_modules", "named_children"})
+# Kinds of mode events that may leave a module in eval / in training mode.
+MAY_EVAL_KINDS = ("eval", "param", "unknown")
+MAY_TRAIN_KINDS = ("train", "param", "unknown")
 # torch.nn layers whose forward depends on the mode (with their default settings).
 MODE_DEPENDENT_LAYER_WORDS = ("Dropout", "BatchNorm", "Transformer")
 # Functions returning a freshly built torchvision model (in training mode).
@@ -56,6 +72,8 @@ _TORCHVISION_NOT_MODELS = frozenset({"get_weight", "get_model_weights", "list_mo
 # Text that makes a module class of the file mode-dependent.
 _SETS_OWN_MODE = re.compile(r"\.eval\(\)|\.train\(|def train\b|requires_grad_\(False\)")
 _MODE_WORDS = re.compile(r"dropout|batchnorm|batch_norm|transformer|\.training\b", re.IGNORECASE)
+# Text of a function given to `.apply()` that may change the mode.
+_APPLY_CHANGES_MODE = re.compile(r"\.eval\(|\.train\(|\btraining\b")
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +95,9 @@ class Point:
 @dataclass(frozen=True, eq=False)
 class ModeEvent:
     name: str  # dotted receiver: `model`, `self.model`
-    kind: str  # "eval", "train", or "param" (the mode comes from an expression)
+    # "eval", "train", "param" (the mode comes from an expression), or "unknown" (the
+    # mode, or that of some submodules, may have changed: `.apply(fn)`, `.modules()`)
+    kind: str
     node: cst.Call
     point: Point
 
@@ -207,7 +227,7 @@ class GradModeTracker:
 
     def called_eval_before(self, name: str) -> bool:
         """`.eval()`/`.train(False)` (or `.train(<expr>)`) on `name` earlier in this function."""
-        return any(e.kind in ("eval", "param") for e in self.events_before(name))
+        return any(e.kind in MAY_EVAL_KINDS for e in self.events_before(name))
 
     def exits_after(self, point: Point) -> bool:
         """A return/break/raise later in the same block as `point`."""
@@ -254,6 +274,8 @@ class GradModeTracker:
             inner = self.constructed_mode(func.value, depth + 1)
             if inner is None:
                 return None
+            if method == "apply":
+                return inner if self.apply_is_neutral(value) else None
             if method in MODE_NEUTRAL_METHODS:
                 return inner
             if method == "eval" and not value.args:
@@ -265,6 +287,21 @@ class GradModeTracker:
                 return None if flag is None else ("train" if flag else "eval")
             return None
         return "train" if self.builds_mode_dependent_module(value) else None
+
+    def apply_is_neutral(self, call: cst.Call) -> bool:
+        """`.apply(fn)` provably leaves the mode alone: `fn` is a lambda, or a function of
+        this file bound here, whose code mentions no mode (`weights_init`)."""
+        if len(call.args) != 1 or call.args[0].star or call.args[0].keyword is not None:
+            return False
+        fn = call.args[0].value
+        if isinstance(fn, cst.Name):
+            bindings = self._scopes.lookup(fn.value)
+            if not bindings or len(bindings) != 1 or bindings[0].kind != "def":
+                return False
+            fn = bindings[0].node
+        elif not isinstance(fn, cst.Lambda):
+            return False
+        return not _APPLY_CHANGES_MODE.search(cst.Module(body=[]).code_for_node(fn))
 
     def builds_mode_dependent_module(self, call: cst.Call, depth: int = 0) -> bool:
         func = call.func
@@ -439,9 +476,15 @@ class GradModeTracker:
                 kind = "param" if flag is None else ("train" if flag else "eval")
             else:
                 return
+        elif method == "apply":
+            if self.apply_is_neutral(node):
+                return
+            kind = "unknown"
+        elif method in SUBMODULE_METHODS:
+            kind = "unknown"
         else:
             return
-        name = dotted_name(func.value)
+        name = dotted_name(chain_root(func.value))
         if name is None or self.frame is None:
             return
         self.frame.events.append(ModeEvent(name, kind, node, self.point()))
@@ -483,6 +526,14 @@ class GradModeTracker:
         if flag is None:
             return (UNKNOWN, "torch.set_grad_enabled(...)")
         return (ENABLED, "torch.set_grad_enabled(True)") if flag else (DISABLED, "torch.set_grad_enabled(False)")
+
+
+def chain_root(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`model` for `model.to(device).float()`: the receiver under calls of methods that
+    return the module itself."""
+    while type(expr) is cst.Call and type(expr.func) is cst.Attribute and expr.func.attr.value in SELF_RETURNING_METHODS:
+        expr = expr.func.value
+    return expr
 
 
 def _neutral_rebinding(value: cst.BaseExpression, name: str) -> bool:

@@ -171,6 +171,56 @@ def test_mode_events_are_recorded_per_function():
     assert [e.name for e in frames["f"].events_for("self")] == ["self.encoder"]
 
 
+def _events_of(code: str) -> dict:
+    module = cst.parse_module(textwrap.dedent(code))
+    ctx = FileContext("x.py", module)
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, node):
+            for t in ctx.trackers:
+                t.enter(node)
+            return True
+
+        def on_leave(self, node):
+            for t in reversed(ctx.trackers):
+                t.leave(node)
+
+    module.visit(V())
+    return {f.name: [(e.name, e.kind) for e in f.events] for f in ctx.grad.frames.values()}
+
+
+def test_mode_events_through_self_returning_chains_and_unknown_uses():
+    events = _events_of(
+        """
+        def init_weights(m):
+            m.weight.data.fill_(0)
+
+        def f(model, net, enc, a, b, c, d):
+            model.to(device).eval()
+            net.cuda().half().train(False)
+            self.encoder.requires_grad_(False).eval()
+            enc.apply(lambda m: m.eval())
+            a.apply(init_weights)           # leaves the mode alone
+            a.apply(lambda m: m.reset())    # likewise
+            b.apply(external.freeze_bn)
+            for m in c.modules():
+                m.eval()
+            d.to(device).named_children()
+            torch.load("x").to(device).eval()   # no name to attach it to
+        """
+    )
+    assert events["f"] == [
+        ("model", "eval"),
+        ("net", "eval"),
+        ("self.encoder", "eval"),
+        ("enc", "unknown"),
+        ("b", "unknown"),
+        ("c", "unknown"),
+        ("m", "eval"),
+        ("d", "unknown"),
+    ]
+
+
 def test_unresolved_no_grad_is_not_a_grad_context():
     assert probes(
         """
@@ -722,6 +772,113 @@ def other(encoder, loader):
     assert [d.location.row for d in lint_source(textwrap.dedent(code), "x.py", settings)] == [16]
 
 
+def test_tl103_eval_through_a_chain_of_self_returning_methods():
+    code = NET + """
+def predict(x, device="cpu"):
+    model = Net()
+    model.load_state_dict(torch.load("net.pt"))
+    model.to(device).eval()
+    with torch.no_grad():
+        return model(x)
+
+def frozen(x):
+    model = Net()
+    model.requires_grad_(False).eval()
+    with torch.no_grad():
+        return model(x)
+
+def chained_train_false(x):
+    model = Net()
+    model.cuda().float().train(False)
+    with torch.no_grad():
+        return model(x)
+"""
+    assert tl(code, "TL103") == []
+
+
+def test_tl103_submodule_and_apply_mode_changes_make_the_mode_unknown():
+    code = NET + """
+import external
+
+def loop_over_modules(x):
+    model = Net()
+    for m in model.modules():
+        m.eval()
+    with torch.no_grad():
+        return model(x)
+
+def comprehension_over_children(x):
+    model = Net()
+    [m.eval() for _, m in model.named_children()]
+    with torch.no_grad():
+        return model(x)
+
+def apply_lambda(x):
+    model = Net()
+    model.apply(lambda m: m.eval())
+    with torch.no_grad():
+        return model(x)
+
+def apply_helper(x):
+    model = Net()
+    model.apply(set_bn_eval)
+    with torch.no_grad():
+        return model(x)
+
+def set_bn_eval(m):
+    if isinstance(m, nn.BatchNorm2d):
+        m.eval()
+
+def apply_imported(x):
+    model = Net()
+    model.apply(external.freeze)
+    with torch.no_grad():
+        return model(x)
+
+def built_with_apply(x):
+    model = Net().apply(lambda m: m.train(False))
+    with torch.no_grad():
+        return model(x)
+
+def passed_through_a_chain(x, device):
+    model = Net()
+    external.prepare(model.to(device))   # may have called .eval()
+    with torch.no_grad():
+        return model(x)
+"""
+    assert tl(code, "TL103") == []
+
+
+def test_tl103_neutral_uses_still_report():
+    code = NET + """
+def weights_init(m):
+    if isinstance(m, nn.Linear):
+        nn.init.zeros_(m.weight)
+
+def main(x, device):
+    model = Net().to(device)
+    model.apply(weights_init)
+    model.to(device).float()
+    with torch.no_grad():
+        y = model(x)
+    net = Net().apply(weights_init).cuda()
+    with torch.no_grad():
+        z = net(x)
+    return y, z
+
+def evaluate(m, loader):
+    with torch.no_grad():
+        return [m(x) for x in loader]
+
+def caller(loader, device):
+    net = Net()
+    evaluate(net.to(device), loader)
+"""
+    [a, b, c] = lint(code, select=("TL103",))
+    assert [a.location.row, b.location.row, c.location.row] == [23, 26, 31]
+    assert "`caller` passes it in training mode" in c.message
+
+
 # ---------------------------------------------------------------------------------------
 # TL104 train-mode-not-restored
 # ---------------------------------------------------------------------------------------
@@ -950,6 +1107,74 @@ def fit(model, loader, scaler):
         model.eval()
 """
     assert tl(code, "TL104") == [19]
+
+
+def test_tl104_eval_through_a_chain_in_the_loop():
+    code = NET + """
+def fit(loader, val, device):
+    model = Net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    for epoch in range(10):
+        for x, y in loader:
+            optimizer.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            optimizer.step()
+        model.to(device).eval()
+        with torch.no_grad():
+            print(model(val))
+"""
+    assert tl(code, "TL104") == [23]
+
+
+def test_tl104_apply_and_submodule_loops_make_the_mode_unknown():
+    code = NET + """
+import external
+
+def modules_loop(model, loader, val):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(10):
+        for x, y in loader:
+            optimizer.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            optimizer.step()
+        for m in model.modules():
+            m.eval()
+        with torch.no_grad():
+            print(model(val))
+
+def apply_lambda(model, loader, val):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(10):
+        for x, y in loader:
+            optimizer.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            optimizer.step()
+        model.apply(lambda m: m.eval())
+        with torch.no_grad():
+            print(model(val))
+
+def eval_then_apply(model, loader, val):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(10):
+        model.apply(external.set_mode)    # may put it back into training mode
+        for x, y in loader:
+            optimizer.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            optimizer.step()
+        model.eval()
+
+def eval_then_modules(model, loader, val):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(10):
+        [m.train() for m in model.children()]
+        for x, y in loader:
+            optimizer.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            optimizer.step()
+        model.to("cpu").eval()
+"""
+    assert tl(code, "TL104") == []
 
 
 # ---------------------------------------------------------------------------------------

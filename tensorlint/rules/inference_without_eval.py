@@ -44,6 +44,8 @@ class InferenceWithoutEval(Rule):
     (`model.train(mode)`); models handed, before the call, to a function whose code is
     not in this file (it may have called `.eval()`), or to one that changes the mode
     only conditionally; models loaded with `from_pretrained` (returned in eval mode);
+    `.eval()` reached through methods that return the module (`model.to(device).eval()`);
+    models whose mode `model.apply(...)` or a loop over `model.modules()` may change;
     and anything whose mode cannot be proven, such as a model used after a loop that
     might not have run.
 

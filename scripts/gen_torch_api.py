@@ -33,6 +33,20 @@ How signatures are obtained
     (from the ``.pyi`` stubs, ``torch.overrides.get_testing_overrides()`` and
     the docstring's signature lines) is kept unless the parser answers
     "unexpected keyword argument" for it with the required ones supplied.
+* Positional order (``o``), emitted only where it is unambiguous:
+
+  - Python callables: the positional-or-keyword parameters of
+    ``inspect.signature`` in order (omitted when there are positional-only
+    parameters, whose names cannot clash with a keyword).
+  - A builtin with a single signature: position by position, the parameter
+    for which ``f(probe * (i + 1), name=probe)`` answers "got multiple values
+    for argument 'name'".
+  - A builtin with several overloads: the listed overloads must agree (each
+    one's positionals a prefix of the longest), the stubs' overloads too, and
+    the longest must reach the positional maximum (no hidden overload takes
+    more); then every pair ``i < k <= n`` is checked: no call with ``k``
+    positional probes and the ``i``-th name as a keyword gets past parsing.
+  - Builtins whose positional count is unlimited (``x.view(2, 3)``) get none.
 * Return types: the ``.pyi`` stubs' annotations for builtins (every overload
   must agree), annotations of Python functions, a list of Tensor methods
   known to return plain values, and docstring signature lines (trusted only
@@ -53,7 +67,8 @@ Output format (compact, sorted keys)::
                                "a": 1, "r": 1}, ...}}
 
 ``p``: space-separated keyword names; ``n``: max positional count (absent =
-unlimited); ``k``: 1 when ``**kwargs`` is accepted; ``a``: 1 when the numpy
+unlimited); ``o``: space-separated names of the parameters that positional
+arguments bind, in order (absent = not known, see below); ``k``: 1 when ``**kwargs`` is accepted; ``a``: 1 when the numpy
 aliases apply; ``r``: 1 returns a Tensor, 0 does not, absent = unknown.  For
 ``torch.Tensor.X`` the fields describe the bound call ``t.X(...)`` (``self``
 excluded).  Callables whose signature cannot be determined are omitted.
@@ -385,7 +400,7 @@ def probe_builtin(
             for k in range(1, 13):
                 if _call(fn, *([PROBE] * k)) == "HIT":
                     n = max(n, k)
-        return {"params": params, "n": n, "argparser": True, "multi": True}
+        return {"params": params, "n": n, "argparser": True, "multi": True, "listing": listing}
     # A single signature.
     mpos = re.search(r"takes (?:from \d+ to )?(\d+) positional arguments? but 40 were given", posmsg)
     n = int(mpos.group(1)) if mpos else None
@@ -412,6 +427,91 @@ def probe_builtin(
     return {"params": params, "n": n, "argparser": True}
 
 
+_MISSING = re.compile(r"missing \d+ required positional arguments?: (.*)$")
+
+
+def _fill_missing(fn: Callable, npos: int, kwargs: dict[str, Any]) -> str:
+    """Call with ``npos`` probes and ``kwargs``, adding required parameters the parser names."""
+    kwargs = dict(kwargs)
+    res = _call(fn, *([PROBE] * npos), **kwargs)
+    for _ in range(6):
+        m = _MISSING.search(res)
+        missing = [x for x in re.findall(r'"(\w+)"', m.group(1)) if x not in kwargs] if m else []
+        if not missing:
+            break
+        kwargs.update({x: PROBE for x in missing})
+        res = _call(fn, *([PROBE] * npos), **kwargs)
+    return res
+
+
+def _single_order(fn: Callable, n: int, params: set[str]) -> list[str] | None:
+    """A single-signature builtin's positional parameters, in order."""
+    order: list[str] = []
+    for i in range(n):
+        found = [
+            name for name in sorted(params - set(order))
+            if f"multiple values for argument '{name}'" in _fill_missing(fn, i + 1, {name: PROBE})
+        ]
+        if len(found) != 1:
+            return None
+        order.append(found[0])
+    return order
+
+
+def _pyi_orders(defs: list[ast.FunctionDef], method: bool) -> list[list[str]] | None:
+    orders = []
+    for d in defs:
+        if d.args.vararg is not None or d.args.posonlyargs:
+            return None
+        names = [a.arg for a in d.args.args]
+        if method:
+            names = names[1:]
+        # deprecated overloads in the stubs call the parser's ``input`` ``self``
+        orders.append(["input" if x == "self" else x for x in names])
+    return orders
+
+
+def _merge_orders(orders: list[list[str]]) -> list[str] | None:
+    """The longest order when every other one is a prefix of it, else None."""
+    if not orders:
+        return None
+    longest = max(orders, key=len)
+    if any(o != longest[: len(o)] for o in orders):
+        return None
+    return longest
+
+
+def _multi_order(fn: Callable, info: dict[str, Any], defs: list, method: bool) -> list[str] | None:
+    """An overloaded builtin's positional order, when every overload agrees on it."""
+    listing = info["listing"]
+    n = info["n"]
+    merged = _merge_orders([pos for pos, _, _ in listing])
+    if merged is None or n is None or len(merged) != n:
+        return None
+    stub_orders = _pyi_orders(defs, method) if defs else []
+    if stub_orders is None:
+        return None
+    if stub_orders and _merge_orders([merged] + stub_orders) != merged:
+        return None
+    bases = [[]] + [pos + kwonly for pos, kwonly, _ in listing] + stub_orders
+    for k in range(1, n + 1):
+        for name in merged[:k]:
+            for base in bases:
+                kwargs = {x: PROBE for x in base[k:] if x != name and x not in merged[:k]}
+                kwargs[name] = PROBE
+                if _fill_missing(fn, k, kwargs) in ("HIT", "RETURNED"):
+                    return None  # some overload binds the k positionals elsewhere
+    return merged
+
+
+def builtin_order(fn: Callable, info: dict[str, Any], defs: list, method: bool) -> list[str] | None:
+    if not info.get("argparser") or info.get("n") is None:
+        return None
+    if info.get("multi"):
+        return _multi_order(fn, info, defs, method)
+    return _single_order(fn, info["n"], info["params"])
+
+
 # --------------------------------------------------------------------------
 # Python-defined callables
 # --------------------------------------------------------------------------
@@ -427,13 +527,17 @@ def from_signature(obj: Any, drop_self: bool = False) -> dict[str, Any] | None:
             return None
         params = params[1:]
     names: list[str] = []
+    order: list[str] | None = []
     n: int | None = 0
     var_kw = False
     for p in params:
         if p.kind is p.POSITIONAL_ONLY:
             n = None if n is None else n + 1
+            order = None
         elif p.kind is p.POSITIONAL_OR_KEYWORD:
             names.append(p.name)
+            if order is not None:
+                order.append(p.name)
             n = None if n is None else n + 1
         elif p.kind is p.VAR_POSITIONAL:
             n = None
@@ -445,7 +549,7 @@ def from_signature(obj: Any, drop_self: bool = False) -> dict[str, Any] | None:
     r = None
     if ret is not inspect.Signature.empty:
         r = _ann_returns_tensor(ret if isinstance(ret, str) else getattr(ret, "__name__", repr(ret)))
-    return {"params": set(names), "n": n, "k": var_kw, "r": r, "argparser": False}
+    return {"params": set(names), "n": n, "k": var_kw, "r": r, "argparser": False, "order": order}
 
 
 # --------------------------------------------------------------------------
@@ -513,6 +617,7 @@ def build() -> dict[str, Any]:
                 omitted.append(qual)
                 return
             widen_n(info, defs, method=False)
+            info["order"] = builtin_order(obj, info, defs, method=False)
             r = _pyi_returns(defs) if defs else doc_returns(obj, short)
             info["r"] = r
             info["k"] = False
@@ -570,6 +675,7 @@ def build() -> dict[str, Any]:
                 omitted.append(qual)
                 continue
             widen_n(info, defs, method=True)
+            info["order"] = builtin_order(bound, info, defs, method=True)
             r = _pyi_returns(defs) if defs else None
             info["k"] = False
         elif inspect.isfunction(raw):
@@ -602,6 +708,8 @@ def build() -> dict[str, Any]:
         e: dict[str, Any] = {"p": " ".join(sorted(info["params"]))}
         if info.get("n") is not None:
             e["n"] = info["n"]
+        if info.get("order"):
+            e["o"] = " ".join(info["order"])
         if info.get("k"):
             e["k"] = 1
         if info.get("argparser"):

@@ -80,6 +80,22 @@ def test_functional_dropout_keywords():
     assert e.suggest("train") == "training"
 
 
+def test_positional_order():
+    assert lookup("torch.dropout").positional_order == ("input", "p", "train")
+    assert lookup("torch.nn.functional.dropout").positional_order[:4] == ("input", "p", "training", "inplace")
+    assert lookup("torch.nn.functional.softmax").positional_order[:2] == ("input", "dim")
+    assert lookup("torch.Tensor.sum").positional_order == ("dim", "keepdim")  # self excluded
+    assert lookup("torch.nn.Softmax").positional_order == ("dim",)
+    # overloads that bind the second positional differently: max(input, dim) / max(input, other)
+    assert lookup("torch.max").positional_order is None
+    assert lookup("torch.gru").positional_order is None
+    # deprecated, hidden x.add(alpha, other) binds the first positional to `alpha`
+    assert lookup("torch.Tensor.add").positional_order is None
+    # unlimited int-list positionals: torch.zeros(2, 3)
+    assert lookup("torch.zeros").positional_order is None
+    assert lookup("torch.Tensor.view").positional_order is None
+
+
 def test_returns_tensor():
     for q in ("torch.randn", "torch.zeros", "torch.nn.functional.relu", "torch.tensor",
               "torch.sum", "torch.Tensor.sum", "torch.linalg.norm", "torch.fft.fft"):
@@ -439,6 +455,53 @@ def test_positional_limits_match_real_torch(real_torch):
         checked += 1
     assert not wrong, wrong
     assert checked > 1000
+
+
+def _duplicate_accepted(fn, npos: int, name: str) -> str | None:
+    """None when ``npos`` positional probes plus ``name=`` fail to parse, else what happened."""
+    probe = _Probe()
+    kwargs = {name: probe}
+    for _ in range(6):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fn(*([probe] * npos), **kwargs)
+        except _Hit:
+            return "accepted"
+        except TypeError as e:
+            msg = str(e)
+            m = re.search(r"missing \d+ required positional arguments?: (.*)$", msg, flags=re.M)
+            missing = [n for n in re.findall(r"""["'](\w+)["']""", m.group(1)) if n not in kwargs] if m else []
+            if not missing:
+                return None
+            kwargs.update({n: probe for n in missing})
+        except BaseException as e:  # noqa: BLE001 - arguments were bound; the body failed
+            return f"got past parsing ({type(e).__name__})"
+        else:
+            return "accepted"
+    return None
+
+
+@pytest.mark.parametrize("sample", [False, True], ids=["all", "sample200"])
+def test_positional_order_matches_real_torch(real_torch, sample):
+    """With ``k`` positional arguments, no parameter among the first ``k`` of the
+    order can also be given by keyword: torch raises TypeError for every such call."""
+    names = _sample() if sample else _safe_entries()
+    wrong = []
+    checked = 0
+    for q in names:
+        order = lookup(q).positional_order
+        if order is None:
+            continue
+        fn = _resolve(q)
+        for k in range(1, len(order) + 1):
+            for name in order[:k]:
+                got = _duplicate_accepted(fn, k, name)
+                if got is not None:
+                    wrong.append(f"{q}: {k} positionals and {name}= {got}")
+        checked += 1
+    assert not wrong, wrong
+    assert checked > (50 if sample else 1000), checked
 
 
 _NO_ARG_CALL_UNSAFE = {"backward", "retain_grad", "share_memory_", "pin_memory", "cuda", "xpu",

@@ -14,6 +14,9 @@ _TYPO = "require_grad"
 _RIGHT = "requires_grad"
 # Accept `requires_grad=` but are missing from the signature table.
 _KNOWN_ACCEPTING = frozenset({"torch.nn.Parameter"})
+# Where `requires_grad` can be passed by position, its index. Everywhere else in torch it
+# is keyword-only (the factories' tensor options follow `*`).
+_POSITIONAL_INDEX = {"torch.nn.Parameter": 1}
 
 
 class RequiresGradTypo(Rule):
@@ -45,7 +48,9 @@ class RequiresGradTypo(Rule):
     ```
 
     ## Fix safety
-    The fix renames `require_grad` to `requires_grad`. For the keyword form, and for the
+    The fix renames `require_grad` to `requires_grad`; it is not offered when the call
+    already passes `requires_grad` (by keyword, or by position to `nn.Parameter`), since
+    the result would pass it twice. For the keyword form, and for the
     assignment on a value provably a tensor, this is safe: it does what the line says.
     For an assignment on a value whose type is unknown the fix is unsafe: an object of
     another type may have a real `require_grad` attribute.
@@ -107,10 +112,31 @@ class RequiresGradTypo(Rule):
             entry = torch_api.lookup(qualname)
             if entry is None or _RIGHT not in entry.params or _TYPO in entry.params:
                 return
-        if any(arg.keyword is not None and arg.keyword.value == _RIGHT for arg in node.args):
+        given = self._requires_grad_given(qualname, node)
+        if given is Ternary.YES:
+            # renaming would pass it twice; the user must pick one value
+            self.report(node, f"`{qualname}` has no keyword `require_grad`; `requires_grad` is already given, remove it")
             return
-        self.report(
-            node,
-            f"`{qualname}` has no keyword `require_grad`; use `requires_grad=`",
-            self.replace(typo, rename_keyword(typo, _RIGHT), "Rename to `requires_grad=`"),
-        )
+        fix = None
+        if given is Ternary.NO:
+            fix = self.replace(typo, rename_keyword(typo, _RIGHT), "Rename to `requires_grad=`")
+        self.report(node, f"`{qualname}` has no keyword `require_grad`; use `requires_grad=`", fix)
+
+    @staticmethod
+    def _requires_grad_given(qualname: str, node: cst.Call) -> Ternary:
+        """Whether the call already passes `requires_grad`: by keyword, or by position where
+        it can be positional; UNKNOWN when `*args`/`**kwargs` might carry it."""
+        index = _POSITIONAL_INDEX.get(qualname)
+        positional = 0
+        result = Ternary.NO
+        for arg in node.args:
+            if arg.keyword is not None:
+                if arg.keyword.value == _RIGHT:
+                    return Ternary.YES
+            elif arg.star == "**" or (arg.star == "*" and index is not None):
+                result = Ternary.UNKNOWN
+            elif not arg.star:
+                positional += 1
+        if index is not None and positional > index:
+            return Ternary.YES
+        return result

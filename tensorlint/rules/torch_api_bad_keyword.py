@@ -26,7 +26,9 @@ class TorchApiBadKeyword(Rule):
     Checks calls to torch functions, classes and (on values provably tensors) tensor
     methods against the signature table generated from an installed torch: flags a
     keyword argument that no overload accepts, and more positional arguments than any
-    overload takes. The message names the closest accepted keyword.
+    overload takes, and a parameter given both by position and by keyword
+    (`F.dropout(x, 0.1, False, training=True)`) where the parameter order is known. The
+    message names the closest accepted keyword.
 
     ## Why is this bad?
     The call raises `TypeError` when it runs, often deep into a job or only on a rarely
@@ -51,8 +53,10 @@ class TorchApiBadKeyword(Rule):
     ## Fix safety
     The fix renames the keyword, and only for a fixed set of mix-ups whose meaning is
     certain (`training`/`train`, `axis` -> `dim`, `keepdims` -> `keepdim`) when the
-    function accepts the new name and the call does not pass it already. It turns a call
-    that raises into the call that was meant, so it is safe. Other suggestions are shown
+    function accepts the new name and the call provably does not pass it already, by
+    keyword or by position (`F.softmax(x, 1, axis=-1)` gets no fix: `dim` is the `1`).
+    Where it is unknown which parameter a positional argument binds, no fix is offered.
+    It turns a call that raises into the call that was meant, so it is safe. Other suggestions are shown
     in the message only. Calls with `**kwargs` are never checked for keywords, nor calls
     with `*args` for their positional count; functions that take `**kwargs` are skipped.
     `require_grad=` is left to `requires-grad-typo`.
@@ -96,13 +100,22 @@ class TorchApiBadKeyword(Rule):
                 positional += 1
             else:
                 passed.add(arg.keyword.value)
+        bound = _bound_by_position(entry, positional, star)
+        if bound:
+            for arg in args:
+                if arg.keyword is not None and arg.keyword.value in bound:
+                    self.report(
+                        node,
+                        f"`{shown}`: `{arg.keyword.value}` is given both by position and by keyword",
+                    )
+                    return
         for arg in args:
             if arg.keyword is None:
                 continue
             keyword = arg.keyword.value
             if keyword in _OTHER_RULES or entry.accepts_keyword(keyword) is not False:
                 continue
-            self._report_keyword(node, arg, keyword, entry, shown, passed)
+            self._report_keyword(node, arg, keyword, entry, shown, passed, bound)
             return
         if not star and entry.accepts_positional(positional) is False:
             self.report(
@@ -112,13 +125,37 @@ class TorchApiBadKeyword(Rule):
                 "pass the extra ones by keyword",
             )
 
-    def _report_keyword(self, node, arg, keyword, entry, shown, passed) -> None:
+    def _report_keyword(self, node, arg, keyword, entry, shown, passed, bound) -> None:
         target = KNOWN_RENAMES.get(keyword)
         fix = None
-        if target is not None and entry.accepts_keyword(target) and target not in passed:
+        if target is not None and entry.accepts_keyword(target):
             suggestion = target
-            fix = self.replace(arg, rename_keyword(arg, target), f"Rename `{keyword}=` to `{target}=`")
+            if target in passed or (bound is not None and target in bound):
+                how = "by keyword" if target in passed else "by position"
+                hint = f"`{target}` is already given {how}; remove `{keyword}=`"
+                self.report(node, f"`{shown}` has no keyword argument `{keyword}`; {hint}")
+                return
+            if bound is not None:
+                fix = self.replace(arg, rename_keyword(arg, target), f"Rename `{keyword}=` to `{target}=`")
         else:
             suggestion = entry.suggest(keyword)
         hint = f"did you mean `{suggestion}=`?" if suggestion else "remove it or check the signature"
         self.report(node, f"`{shown}` has no keyword argument `{keyword}`; {hint}", fix)
+
+
+def _bound_by_position(entry: torch_api.ApiEntry, positional: int, star: bool) -> frozenset[str] | None:
+    """The parameters the call's positional arguments bind; None when that is unknown.
+
+    The order comes from the signature table (``ApiEntry.positional_order``), which has
+    it only where every overload binds positional arguments the same way; without it no
+    rename fix is offered for a call passing anything by position, and no "given twice"
+    report is made.
+    """
+    if star:
+        return None  # `*args` may bind any of them
+    if positional == 0:
+        return frozenset()
+    order = entry.positional_order
+    if order is None:
+        return None
+    return frozenset(order[:positional])

@@ -8,7 +8,7 @@ Keys are qualified names: ``torch.sum``, ``torch.nn.functional.softmax``,
 ``torch.linalg.norm``, ``torch.nn.Dropout`` (the constructor), and
 ``torch.Tensor.sum`` for tensor methods.  For ``torch.Tensor.X`` the entry
 describes the bound call ``t.X(...)``: ``self`` is neither a keyword nor
-counted among the positional arguments.
+counted among the positional arguments (nor part of ``positional_order``).
 
 Builtins parsed by torch's C++ ``PythonArgParser`` also accept numpy-style
 keyword aliases that no Python signature shows (``torch.sum(x, axis=0)``,
@@ -39,6 +39,10 @@ class ApiEntry:
     var_keyword: bool
     #: True / False / None (unknown)
     returns_tensor: bool | None
+    #: the parameters that positional arguments bind, in order (the i-th
+    #: positional argument binds ``positional_order[i]`` in every overload);
+    #: None when that is not known or differs between overloads
+    positional_order: tuple[str, ...] | None = None
 
     def accepts_keyword(self, name: str) -> bool | None:
         """False only when no overload accepts ``name``; None when unknowable."""
@@ -85,6 +89,7 @@ def lookup(qualname: str) -> ApiEntry | None:
         positional_max=raw.get("n"),
         var_keyword=bool(raw.get("k")),
         returns_tensor=None if ret is None else bool(ret),
+        positional_order=tuple(raw["o"].split()) if raw.get("o") else None,
     )
 
 

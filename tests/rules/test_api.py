@@ -6,6 +6,7 @@ import pytest
 
 from tensorlint.diagnostics import Applicability
 from tensorlint.selection import enabled_rules
+from tensorlint.semantics import torch_api
 from lintutil import codes, fix, lint
 
 HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
@@ -170,6 +171,121 @@ def test_tl302_ignores_valid_and_unknowable_calls(body):
 
 
 @pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ("y = F.dropout(x, 0.1, False, training=True)\n", "training"),
+        ("y = F.dropout(x, 0.1, p=0.2)\n", "p"),
+        ("y = F.softmax(x, 1, dim=0)\n", "dim"),
+        ("y = F.softmax(x, 1, input=x)\n", "input"),
+        ("y = torch.dropout(x, 0.5, True, train=False)\n", "train"),
+        ("m = nn.Softmax(1, dim=1)\n", "dim"),
+        ("def f(x: torch.Tensor):\n    return x.norm(2, p=1)\n", "p"),
+        ("y = F.relu(x, False, inplace=True)\n", "inplace"),
+        ("y = torch.sum(x, 0, dim=1)\n", "dim"),
+        ("def f(x: torch.Tensor):\n    return x.softmax(0, dim=1)\n", "dim"),
+    ],
+)
+def test_tl302_flags_a_parameter_given_twice(body, name):
+    diagnostic = only(body, "TL302")
+    assert f"`{name}` is given both by position and by keyword" in diagnostic.message
+    assert diagnostic.fix is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # the keyword names a later parameter than the positional ones reach
+        "y = F.dropout(x, 0.1, training=True)\n",
+        "y = F.softmax(x, dim=0, dtype=torch.float32)\n",
+        # `*args` hides which parameters are bound
+        "y = F.dropout(*args, training=True)\n",
+        "y = F.dropout(x, *rest, p=0.1)\n",
+        # parameter order not known (unlimited int-list positionals, or overloads that
+        # bind the second positional differently: `max(input, dim)` / `max(input, other)`)
+        "y = torch.zeros(3, size=(3,))\n",
+        "y = torch.max(x, 1, other=y)\n",
+        "def f(x: torch.Tensor):\n    return x.add(1, other=y)\n",
+    ],
+)
+def test_tl302_ignores_double_binding_it_cannot_prove(body):
+    assert found(body, "TL302") == []
+
+
+def test_tl302_rename_target_bound_by_position_is_reported_without_fix():
+    diagnostic = only("y = F.softmax(x, 1, axis=-1)\n", "TL302")
+    assert "has no keyword argument `axis`" in diagnostic.message
+    assert "`dim` is already given by position" in diagnostic.message
+    assert diagnostic.fix is None
+    diagnostic = only("y = F.softmax(x, dim=1, axis=-1)\n", "TL302")
+    assert "`dim` is already given by keyword" in diagnostic.message
+    assert diagnostic.fix is None
+
+
+# Functions where a rename in KNOWN_RENAMES can apply; the rule needs their positional
+# order (from the table) to offer the fix when something is passed by position.
+_RENAME_TARGETS = (
+    "torch.dropout", "torch.dropout_", "torch.alpha_dropout", "torch.feature_dropout",
+    "torch.feature_alpha_dropout", "torch.native_dropout", "torch.batch_norm", "torch.rrelu",
+    "torch.norm", "torch.nn.functional.dropout", "torch.nn.functional.dropout2d",
+    "torch.nn.functional.batch_norm", "torch.nn.functional.softmax",
+    "torch.nn.functional.log_softmax", "torch.nn.functional.glu", "torch.nn.Softmax",
+    "torch.nn.CosineSimilarity", "torch.Tensor.norm", "torch.Tensor.unflatten",
+)
+
+
+def test_tl302_positional_order_comes_from_the_table():
+    for qualname in _RENAME_TARGETS:
+        entry = torch_api.lookup(qualname)
+        assert entry is not None and entry.positional_order is not None, qualname
+    assert torch_api.lookup("torch.gru").positional_order is None  # overloads disagree
+
+
+def test_tl302_positional_order_agrees_with_the_rest_of_the_entry():
+    checked = 0
+    for qualname in sorted(torch_api._table()["entries"]):
+        entry = torch_api.lookup(qualname)
+        order = entry.positional_order
+        if order is None:
+            continue
+        checked += 1
+        if entry.positional_max is not None:
+            assert len(order) == entry.positional_max, qualname
+        assert set(order) <= set(entry.params), qualname
+        assert len(set(order)) == len(order), qualname
+    assert checked > 1000
+
+
+def test_tl302_positional_order_matches_real_torch():
+    """A sample of orders: the i-th positional and the same name by keyword is a TypeError."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional  # noqa: F401
+
+    if torch.__version__.split("+")[0] != torch_api.TORCH_VERSION:
+        pytest.skip("table generated for another torch version")
+    x = torch.ones(2, 3)
+    cases = [
+        (torch.dropout, "torch.dropout", (x, 0.5, True)),
+        (torch.nn.functional.dropout, "torch.nn.functional.dropout", (x, 0.5, True, False)),
+        (torch.nn.functional.softmax, "torch.nn.functional.softmax", (x, 1)),
+        (torch.softmax, "torch.softmax", (x, 1)),
+        (torch.sum, "torch.sum", (x, 1, False)),
+        (x.sum, "torch.Tensor.sum", (1, False)),
+        (x.norm, "torch.Tensor.norm", (2, 1, False)),
+        (torch.nn.Softmax, "torch.nn.Softmax", (1,)),
+        (torch.nn.functional.relu, "torch.nn.functional.relu", (x, False)),
+    ]
+    for fn, qualname, args in cases:
+        order = torch_api.lookup(qualname).positional_order
+        assert order is not None and len(order) >= len(args), qualname
+        fn(*args)  # the call itself is valid
+        for i in range(len(args)):
+            # the rest by keyword, so that nothing required is missing
+            rest = {order[j]: args[j] for j in range(i + 1, len(args))}
+            with pytest.raises(TypeError, match="multiple values"):
+                fn(*args[: i + 1], **{order[i]: args[i]}, **rest)
+
+
+@pytest.mark.parametrize(
     ("before", "after"),
     [
         ("y = torch.dropout(x, p=0.5, training=True)\n", "y = torch.dropout(x, p=0.5, train=True)\n"),
@@ -180,6 +296,22 @@ def test_tl302_ignores_valid_and_unknowable_calls(body):
         ("y = torch.nn.functional.relu(x, in_place=True)\n", "y = torch.nn.functional.relu(x, in_place=True)\n"),
         # the target is already passed: no fix
         ("y = F.softmax(x, dim=1, axis=-1)\n", "y = F.softmax(x, dim=1, axis=-1)\n"),
+        # ... or bound by position: renaming would raise "multiple values for argument"
+        ("y = F.softmax(x, 1, axis=-1)\n", "y = F.softmax(x, 1, axis=-1)\n"),
+        ("y = F.dropout(x, 0.5, False, train=True)\n", "y = F.dropout(x, 0.5, False, train=True)\n"),
+        ("y = torch.dropout(x, 0.5, True, training=True)\n", "y = torch.dropout(x, 0.5, True, training=True)\n"),
+        ("m = nn.Softmax(1, axis=1)\n", "m = nn.Softmax(1, axis=1)\n"),
+        # positional binding unknown (`*args`, or no parameter order known): no fix
+        ("y = F.softmax(*args, axis=-1)\n", "y = F.softmax(*args, axis=-1)\n"),
+        ("y = torch.gru(a, b, c, training=True)\n", "y = torch.gru(a, b, c, training=True)\n"),
+        # nothing positional: nothing bound
+        ("y = F.softmax(input=x, axis=-1)\n", "y = F.softmax(input=x, dim=-1)\n"),
+        ("y = torch.gru(input=a, training=True)\n", "y = torch.gru(input=a, train=True)\n"),
+        ("m = nn.Softmax(axis=1)\n", "m = nn.Softmax(dim=1)\n"),
+        ("y = F.dropout(x, 0.5, inplace=False, train=True)\n", "y = F.dropout(x, 0.5, inplace=False, training=True)\n"),
+        ("def f(x: torch.Tensor):\n    return x.norm(2, axis=0)\n", "def f(x: torch.Tensor):\n    return x.norm(2, dim=0)\n"),
+        # a parameter given twice: reported, not fixed
+        ("y = F.dropout(x, 0.1, False, training=True)\n", "y = F.dropout(x, 0.1, False, training=True)\n"),
     ],
 )
 def test_tl302_fix(before, after):
@@ -199,6 +331,9 @@ def test_tl302_fix(before, after):
         "y = torch.tensor([1.0], require_grad=True)\n",
         "p = nn.Parameter(torch.zeros(3), require_grad=False)\n",
         "from torch import ones\ny = ones(2, require_grad=True)\n",
+        # still a TypeError when the right spelling is given too
+        "y = torch.zeros(3, require_grad=True, requires_grad=False)\n",
+        "p = nn.Parameter(torch.zeros(3), False, require_grad=True)\n",
     ],
 )
 def test_tl303_flags_misspelling(body):
@@ -217,7 +352,6 @@ def test_tl303_flags_misspelling(body):
         # functions that do not take requires_grad at all, or are not torch
         "y = torch.sum(x, require_grad=True)\n",
         "y = build(require_grad=True)\n",
-        "y = torch.zeros(3, require_grad=True, requires_grad=True)\n",
         "flag = p.require_grad\n",
     ],
 )
@@ -233,6 +367,49 @@ def test_tl303_fixes():
     assert only(loop, "TL303").fix.applicability is Applicability.UNSAFE
     assert fixed(loop, "TL303") == loop
     assert fixed(loop, "TL303", unsafe=True) == loop.replace("require_grad", "requires_grad")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # renaming would pass `requires_grad` twice (a SyntaxError / TypeError)
+        "y = torch.zeros(3, require_grad=True, requires_grad=False)\n",
+        "y = torch.zeros(3, requires_grad=False, require_grad=True)\n",
+        "p = nn.Parameter(torch.zeros(3), False, require_grad=True)\n",
+    ],
+)
+def test_tl303_no_fix_when_requires_grad_is_already_given(body):
+    diagnostic = only(body, "TL303")
+    assert diagnostic.fix is None
+    assert "already given" in diagnostic.message
+    assert fixed(body, "TL303") == body
+    assert fixed(body, "TL303", unsafe=True) == body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # `**kwargs` / `*args` might carry it
+        "y = torch.zeros(3, require_grad=True, **opts)\n",
+        "p = nn.Parameter(*args, require_grad=True)\n",
+    ],
+)
+def test_tl303_no_fix_when_requires_grad_might_be_given(body):
+    diagnostic = only(body, "TL303")
+    assert diagnostic.fix is None
+    assert fixed(body, "TL303", unsafe=True) == body
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("p = nn.Parameter(torch.zeros(3), require_grad=False)\n", "p = nn.Parameter(torch.zeros(3), requires_grad=False)\n"),
+        ("y = torch.zeros(2, 3, require_grad=True)\n", "y = torch.zeros(2, 3, requires_grad=True)\n"),
+        ("y = torch.zeros(*shape, require_grad=True)\n", "y = torch.zeros(*shape, requires_grad=True)\n"),
+    ],
+)
+def test_tl303_keyword_fix(before, after):
+    assert fixed(before, "TL303") == after
 
 
 # -- TL304 torch-load-unsafe ------------------------------------------------------------------

@@ -9,6 +9,7 @@ import libcst as cst
 from tensorlint.rules.base import Rule
 from tensorlint.semantics.grad_mode import ENABLED, MAY_TRAIN_KINDS, Frame, Point, related_names
 from tensorlint.semantics.scopes import dotted_name
+from tensorlint.semantics.optim import is_optimizer_class
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,7 +128,7 @@ class TrainModeNotRestored(Rule):
                 qualname = self.ctx.qualified_name(binding.annotation)
             else:
                 return False
-            if not _optimizer_class(qualname):
+            if not is_optimizer_class(qualname):
                 return False
         return True
 
@@ -262,12 +263,3 @@ class TrainModeNotRestored(Rule):
                 "at the start of each iteration"
             )
         self.report(site, message)
-
-
-def _optimizer_class(qualname: str | None) -> bool:
-    if not qualname or not qualname.startswith("torch.optim."):
-        return False
-    if ".lr_scheduler" in qualname or ".swa_utils" in qualname:
-        return False
-    last = qualname.rsplit(".", 1)[-1]
-    return last[:1].isupper()

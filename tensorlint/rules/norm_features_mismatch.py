@@ -6,6 +6,7 @@ import libcst as cst
 
 from tensorlint.rules.base import Rule
 from tensorlint.semantics.modules import Layer, literal_int
+from tensorlint.semantics.calls import callee_name
 
 # Which norms can be compared with which producers, and what they are compared on.
 # conv output is (N, C, *spatial): norms over dim 1 compare with C when their
@@ -72,7 +73,7 @@ class NormFeaturesMismatch(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        last = func.attr.value if type(func) is cst.Attribute else func.value if type(func) is cst.Name else None
+        last = callee_name(func)
         if last != "Sequential":
             return
         layers = self.ctx.modules.sequential_layers(node)

@@ -8,6 +8,7 @@ from tensorlint.diagnostics import Applicability, Severity
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import append_argument, keyword_arg
 from tensorlint.semantics.modules import Layer, literal_int
+from tensorlint.semantics.calls import callee_name
 
 
 class RedundantBiasBeforeNorm(Rule):
@@ -49,7 +50,7 @@ class RedundantBiasBeforeNorm(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        last = func.attr.value if type(func) is cst.Attribute else func.value if type(func) is cst.Name else None
+        last = callee_name(func)
         if last != "Sequential":
             return
         layers = self.ctx.modules.sequential_layers(node)

@@ -6,6 +6,7 @@ import libcst as cst
 
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import FixSpec, Rule
+from tensorlint.semantics.calls import callee_name
 
 _DEPRECATED = {
     "torchvision.transforms.v2.ToTensor": (
@@ -60,7 +61,7 @@ class TorchvisionV2ToTensor(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        name = callee_name(func)
         if name not in ("ToTensor", "to_tensor"):
             return  # cheap test first
         qualname = self.ctx.qualified_name(func)

@@ -12,7 +12,8 @@ from tensorlint.rules.fixes import (
     parenthesize_for_attribute,
     unparenthesize_for_argument,
 )
-from tensorlint.semantics.dataflow import argument, callee_name, sibling_function, unary_torch_call, value_origins
+from tensorlint.semantics.calls import callee_name
+from tensorlint.semantics.dataflow import argument, sibling_function, unary_torch_call, value_origins
 
 _SUM_KEYWORDS = frozenset({"input", "dim", "axis", "keepdim"})
 
@@ -58,7 +59,7 @@ class LogSumExp(Rule):
         if found is None:
             return
         total, log_form = found
-        if not isinstance(total, cst.Call) or callee_name(total) != "sum":
+        if not isinstance(total, cst.Call) or callee_name(total.func) != "sum":
             return
         sum_qualname = self.ctx.qualified_name(total.func)
         if sum_qualname == "torch.sum":
@@ -148,10 +149,10 @@ def _is_max(expr: cst.BaseExpression) -> bool:
             expr = expr.value
         elif isinstance(expr, cst.Attribute) and expr.attr.value == "values":
             expr = expr.value
-        elif isinstance(expr, cst.Call) and callee_name(expr) in ("detach", "unsqueeze"):
+        elif isinstance(expr, cst.Call) and callee_name(expr.func) in ("detach", "unsqueeze"):
             expr = expr.func.value if isinstance(expr.func, cst.Attribute) else expr
             if not isinstance(expr, (cst.Call, cst.Subscript, cst.Attribute)):
                 return False
         else:
             break
-    return isinstance(expr, cst.Call) and "max" in (callee_name(expr) or "")
+    return isinstance(expr, cst.Call) and "max" in (callee_name(expr.func) or "")

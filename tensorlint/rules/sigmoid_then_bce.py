@@ -7,11 +7,11 @@ import libcst as cst
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
+from tensorlint.semantics.calls import callee_name
 from tensorlint.semantics.dataflow import (
     SIGMOID,
     activation_of,
     argument,
-    callee_name,
     constructed_class,
     maybe_activation,
     sibling_function,
@@ -104,7 +104,7 @@ class SigmoidThenBce(Rule):
         self.report(node, message, fix)
 
     def _consumer(self, node: cst.Call) -> str | None:
-        if callee_name(node) == "binary_cross_entropy":
+        if callee_name(node.func) == "binary_cross_entropy":
             return "function" if self.ctx.qualified_name(node.func) == BCE_FUNCTION else None
         if isinstance(node.func, (cst.Call, cst.Name, cst.Attribute)):
             if constructed_class(self.ctx, node.func) == BCE_MODULE:

@@ -16,7 +16,7 @@ import weakref
 
 import libcst as cst
 
-from tensorlint.semantics.calls import UNKNOWN, call_argument
+from tensorlint.semantics.calls import UNKNOWN, call_argument, callee_name
 
 from tensorlint.semantics.modules import self_parameter
 from tensorlint.semantics.scopes import Scope
@@ -249,16 +249,6 @@ _ACTIVATION_MODULES = {"torch.nn.Sigmoid": SIGMOID, "torch.nn.Softmax": SOFTMAX}
 _ACTIVATION_NAMES = frozenset({"sigmoid", "expit", "softmax"})
 
 
-def callee_name(call: cst.Call) -> str | None:
-    """The last segment of what is called: `F.softmax(...)` -> "softmax"."""
-    func = call.func
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    if isinstance(func, cst.Name):
-        return func.value
-    return None
-
-
 def argument(call: cst.Call, position: int, keyword: str) -> cst.Arg | None:
     """The argument bound to a parameter, by position or keyword; None when absent or
     when `*args`/`**kwargs` make it unknowable."""
@@ -273,7 +263,7 @@ def activation_of(ctx, expr: cst.BaseExpression) -> tuple[str, str] | None:
     with `self.act = nn.Sigmoid()`)."""
     if not isinstance(expr, cst.Call):
         return None
-    name = callee_name(expr)
+    name = callee_name(expr.func)
     func = expr.func
     if name in _ACTIVATION_NAMES:
         qualname = ctx.qualified_name(func)

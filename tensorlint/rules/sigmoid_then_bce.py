@@ -7,15 +7,10 @@ import libcst as cst
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
-from tensorlint.semantics.calls import callee_name
 from tensorlint.semantics.dataflow import (
     SIGMOID,
-    activation_of,
-    argument,
-    constructed_class,
-    maybe_activation,
+    loss_on_activation,
     sibling_function,
-    value_origins,
 )
 
 BCE_FUNCTION = "torch.nn.functional.binary_cross_entropy"
@@ -75,19 +70,11 @@ class SigmoidThenBce(Rule):
     fix_applicability = Applicability.UNSAFE
 
     def visit_Call(self, node: cst.Call) -> None:
-        arg = argument(node, 0, "input")
-        if arg is None:
+        found = loss_on_activation(self.ctx, node, BCE_FUNCTION, BCE_MODULE)
+        if found is None or not all(kind == SIGMOID for kind, _ in found.activations):
             return
-        origins = value_origins(self.ctx, arg.value)
-        if not origins or not all(maybe_activation(origin) for origin in origins):
-            return
-        consumer = self._consumer(node)
-        if consumer is None:
-            return
-        activations = [activation_of(self.ctx, origin) for origin in origins]
-        if not all(found is not None and found[0] == SIGMOID for found in activations):
-            return
-        via = "" if len(origins) == 1 and origins[0] is arg.value else f" (through `{self.ctx.code_for(arg.value)}`)"
+        arg, origins, activations, consumer = found.arg, found.origins, found.activations, found.consumer
+        via = "" if found.inline else f" (through `{self.ctx.code_for(arg.value)}`)"
         if consumer == "function":
             message = (
                 f"`binary_cross_entropy` is applied to a sigmoid output{via}, which saturates and loses "
@@ -102,14 +89,6 @@ class SigmoidThenBce(Rule):
         if origins[0] is arg.value:
             fix = self._fix(node, arg, activations[0][1], consumer)  # type: ignore[index]
         self.report(node, message, fix)
-
-    def _consumer(self, node: cst.Call) -> str | None:
-        if callee_name(node.func) == "binary_cross_entropy":
-            return "function" if self.ctx.qualified_name(node.func) == BCE_FUNCTION else None
-        if isinstance(node.func, (cst.Call, cst.Name, cst.Attribute)):
-            if constructed_class(self.ctx, node.func) == BCE_MODULE:
-                return "module"
-        return None
 
     def _fix(self, node: cst.Call, arg: cst.Arg, form: str, consumer: str):
         logits = _sigmoid_input(arg.value, form)  # type: ignore[arg-type]

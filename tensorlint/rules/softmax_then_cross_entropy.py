@@ -7,15 +7,11 @@ import libcst as cst
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
-from tensorlint.semantics.calls import callee_name
 from tensorlint.semantics.dataflow import (
     SIGMOID,
     SOFTMAX,
-    activation_of,
     argument,
-    constructed_class,
-    maybe_activation,
-    value_origins,
+    loss_on_activation,
 )
 
 CE_FUNCTION = "torch.nn.functional.cross_entropy"
@@ -68,22 +64,14 @@ class SoftmaxThenCrossEntropy(Rule):
     fix_applicability = Applicability.UNSAFE
 
     def visit_Call(self, node: cst.Call) -> None:
-        arg = argument(node, 0, "input")
-        if arg is None:
+        found = loss_on_activation(self.ctx, node, CE_FUNCTION, CE_MODULE)
+        if found is None:
             return
-        origins = value_origins(self.ctx, arg.value)
-        if not origins or not all(maybe_activation(origin) for origin in origins):
-            return
-        consumer = self._consumer(node)
-        if consumer is None:
-            return
-        activations = [activation_of(self.ctx, origin) for origin in origins]
-        if any(found is None for found in activations):
-            return
-        kinds = {found[0] for found in activations}  # type: ignore[index]
+        arg, activations, consumer = found.arg, found.activations, found.consumer
+        kinds = {kind for kind, _ in activations}
         if not kinds <= {SOFTMAX, SIGMOID}:
             return
-        inline = len(origins) == 1 and origins[0] is arg.value
+        inline = found.inline
         via = "" if inline else f" (through `{self.ctx.code_for(arg.value)}`)"
         loss = "cross_entropy" if consumer == "function" else "CrossEntropyLoss"
         message = (
@@ -95,14 +83,6 @@ class SoftmaxThenCrossEntropy(Rule):
         if inline and kinds == {SOFTMAX}:
             fix = self._fix(node, arg, activations[0][1])  # type: ignore[index]
         self.report(node, message, fix)
-
-    def _consumer(self, node: cst.Call) -> str | None:
-        if callee_name(node.func) == "cross_entropy":
-            return "function" if self.ctx.qualified_name(node.func) == CE_FUNCTION else None
-        if isinstance(node.func, (cst.Call, cst.Name, cst.Attribute)):
-            if constructed_class(self.ctx, node.func) == CE_MODULE:
-                return "module"
-        return None
 
     def _fix(self, node: cst.Call, arg: cst.Arg, form: str):
         softmax = arg.value

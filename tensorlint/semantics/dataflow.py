@@ -13,6 +13,7 @@ a name whose assignments disagree has no single constructor.
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -352,3 +353,40 @@ def is_literal_one(expr: cst.BaseExpression) -> bool:
         except ValueError:
             return False
     return False
+
+
+@dataclass(frozen=True)
+class LossInput:
+    """A loss call whose input provably comes from sigmoid/softmax activations."""
+
+    arg: cst.Arg  # the input argument of the loss
+    origins: list  # the expressions that value can hold
+    activations: list  # (activation, form) for each origin
+    consumer: str  # "function" (F.<loss>) or "module" (an nn.<Loss> object)
+
+    @property
+    def inline(self) -> bool:
+        return len(self.origins) == 1 and self.origins[0] is self.arg.value
+
+
+def loss_on_activation(ctx, node: cst.Call, function: str, module: str) -> LossInput | None:
+    """`node` as a call of the loss `function` (qualified name) or of an instance of the
+    loss class `module`, fed the output of a sigmoid or softmax; None otherwise."""
+    arg = argument(node, 0, "input")
+    if arg is None:
+        return None
+    origins = value_origins(ctx, arg.value)
+    if not origins or not all(maybe_activation(origin) for origin in origins):
+        return None
+    if callee_name(node.func) == function.rsplit(".", 1)[-1]:
+        if ctx.qualified_name(node.func) != function:
+            return None
+        consumer = "function"
+    elif isinstance(node.func, (cst.Call, cst.Name, cst.Attribute)) and constructed_class(ctx, node.func) == module:
+        consumer = "module"
+    else:
+        return None
+    activations = [activation_of(ctx, origin) for origin in origins]
+    if any(found is None for found in activations):
+        return None
+    return LossInput(arg, origins, activations, consumer)

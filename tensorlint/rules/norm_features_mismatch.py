@@ -6,7 +6,6 @@ import libcst as cst
 
 from tensorlint.rules.base import Rule
 from tensorlint.semantics.modules import Layer, literal_int
-from tensorlint.semantics.calls import callee_name
 
 # Which norms can be compared with which producers, and what they are compared on.
 # conv output is (N, C, *spatial): norms over dim 1 compare with C when their
@@ -72,16 +71,11 @@ class NormFeaturesMismatch(Rule):
     summary = "Normalization layer's feature count differs from the preceding layer's output channels"
 
     def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        last = callee_name(func)
-        if last != "Sequential":
-            return
-        layers = self.ctx.modules.sequential_layers(node)
+        layers = self.ctx.modules.sequential_layer_facts(node)
         if not layers:
             return
         producer: Layer | None = None
-        for expr in layers:
-            layer = self.ctx.modules.layer(expr) if isinstance(expr, cst.Call) else None
+        for layer in layers:
             if layer is None:
                 producer = None
                 continue

@@ -8,7 +8,6 @@ from tensorlint.diagnostics import Applicability, Severity
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import append_argument, keyword_arg
 from tensorlint.semantics.modules import Layer, literal_int
-from tensorlint.semantics.calls import callee_name
 
 
 class RedundantBiasBeforeNorm(Rule):
@@ -49,16 +48,11 @@ class RedundantBiasBeforeNorm(Rule):
     fix_applicability = Applicability.UNSAFE
 
     def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        last = callee_name(func)
-        if last != "Sequential":
-            return
-        layers = self.ctx.modules.sequential_layers(node)
+        layers = self.ctx.modules.sequential_layer_facts(node)
         if not layers:
             return
         previous: Layer | None = None
-        for expr in layers:
-            layer = self.ctx.modules.layer(expr) if isinstance(expr, cst.Call) else None
+        for layer in layers:
             if layer is not None and layer.family == "batchnorm" and previous is not None:
                 self._check(previous, layer)
             previous = layer if layer is not None and layer.family in ("conv", "linear") else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tensorlint.semantics.calls import UNKNOWN, call_argument  # noqa: F401 - re-exported
+from tensorlint.semantics.calls import UNKNOWN, call_argument, callee_name  # noqa: F401 - re-exported
 from tensorlint.semantics.names import NameResolver
 from tensorlint.semantics.scopes import ScopeTracker
 
@@ -413,14 +413,20 @@ class ModuleInference:
         name = self.torch_nn_class(call.func)
         return None if name is None else _describe_layer(call, name)
 
+    def sequential_layer_facts(self, call: cst.Call) -> list[Layer | None] | None:
+        """`sequential_layers`, each as its `Layer` facts (None where a layer is unknown)."""
+        layers = self.sequential_layers(call)
+        if layers is None:
+            return None
+        return [self.layer(expr) if isinstance(expr, cst.Call) else None for expr in layers]
+
     def sequential_layers(self, call: cst.Call) -> list[cst.BaseExpression | None] | None:
         """The layers of `nn.Sequential(...)` in order, when `call` is one: positional
         arguments, `*[...]` / `*name` of a list literal bound once, or one
         `OrderedDict([("name", layer), ...])`. A `None` entry stands for layers that cannot
         be seen (adjacency across it is unknown)."""
         func = call.func
-        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-        if last != "Sequential" or self.torch_nn_class(func) != "Sequential":
+        if callee_name(func) != "Sequential" or self.torch_nn_class(func) != "Sequential":
             return None
         layers: list[cst.BaseExpression | None] = []
         args = call.args

@@ -308,7 +308,7 @@ class ModuleInference:
     def torch_nn_class(self, func: cst.BaseExpression) -> str | None:
         """`Conv2d` when `func` names `torch.nn.Conv2d` (any import style); None otherwise,
         and for torch.nn names that are not modules (`Parameter`, `functional.*`)."""
-        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        last = callee_name(func)
         if not last or not last[:1].isupper() or last in NON_MODULE_TORCH_NN:
             return None  # cheap reject before resolving names
         qualname = self._names.qualified_name(func)

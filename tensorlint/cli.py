@@ -6,14 +6,13 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 
 from tensorlint import __version__
 from tensorlint.errors import UsageError
 from tensorlint.output import FORMATS
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2  # ruff's: clean, findings remain, usage/internal error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -138,6 +137,3 @@ def _rules(args) -> int:
         Console(soft_wrap=False).print(table)
     return EXIT_CLEAN
 
-
-def summary_counts(diagnostics) -> Counter:
-    return Counter((d.code, d.name) for d in diagnostics)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import ast
 import bisect
-import re
 import sys
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -17,6 +16,7 @@ from tensorlint.noqa import Suppressions
 from tensorlint.rules import all_rules
 from tensorlint.rules.base import Rule
 from tensorlint.semantics.context import FileContext
+from tensorlint.source import line_starts
 from tensorlint.walk import Walker
 
 SYNTAX_ERROR_CODE = "TL000"
@@ -105,15 +105,6 @@ def parse(source: str) -> cst.Module | Diagnostic:
         return syntax_error(f"file could not be parsed: {type(exc).__name__}: {exc}")
 
 
-@dataclass
-class _PendingFinding:
-    rule: type[Rule]
-    node: cst.CSTNode
-    message: str
-    fix: object = None
-    extra: dict = field(default_factory=dict)
-
-
 def lint_source(source: str, path: str, settings: LintSettings) -> list[Diagnostic]:
     """All findings for one file, after noqa; not yet filtered by per-file-ignores."""
     if _TORCH_MENTION not in source:
@@ -146,14 +137,16 @@ def _materialise(module: cst.Module, source: str, sink: list) -> list[Diagnostic
     """Turn reports into diagnostics: positions, and fixes as text edits."""
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     # Edits are computed against positions, which are only right if the tree prints
-    # back to the exact source (libcst can drop trailing blank lines).
-    fixes_trusted = module.code == source
+    # back to the exact source (libcst can drop trailing blank lines). Printing costs
+    # about a parse, so it is only done when some finding has a fix.
+    fixes_trusted = any(report.fix is not None for _, report in sink) and module.code == source
+    starts = line_starts(source) if fixes_trusted else []
     diagnostics = []
     for rule, report in sink:
         where = positions[report.node]
         fix = None
         if report.fix is not None and fixes_trusted:
-            edit = _edit_for(module, source, report.fix.replacements, positions)
+            edit = _edit_for(module, source, report.fix.replacements, positions, starts)
             if edit is not None:
                 fix = Fix(report.fix.applicability, report.fix.message, (edit,))
         diagnostics.append(
@@ -172,7 +165,7 @@ def _materialise(module: cst.Module, source: str, sink: list) -> list[Diagnostic
     return diagnostics
 
 
-def _edit_for(module: cst.Module, source: str, replacements, positions) -> Edit | None:
+def _edit_for(module: cst.Module, source: str, replacements, positions, starts: list[int]) -> Edit | None:
     """Replace nodes in the tree and print it, so indentation inside multi-line
     replacements comes out right. The edit spans the whole replaced node(s): nested
     fixes then overlap and wait for the next round instead of interleaving."""
@@ -182,7 +175,6 @@ def _edit_for(module: cst.Module, source: str, replacements, positions) -> Edit 
     fixed = tree.code
     if fixed == source:
         return None
-    starts = line_starts(source)
     spans = [positions[old] for old, _ in replacements]
     start = min(location_to_offset(starts, Location(p.start.line, p.start.column + 1)) for p in spans)
     end = max(location_to_offset(starts, Location(p.end.line, p.end.column + 1)) for p in spans)
@@ -190,13 +182,6 @@ def _edit_for(module: cst.Module, source: str, replacements, positions) -> Edit 
     if fixed[:start] != source[:start] or fixed[new_end:] != source[end:]:
         return None  # the change leaked outside the nodes: do not trust it
     return Edit(fixed[start:new_end], offset_to_location(starts, start), offset_to_location(starts, end))
-
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def line_starts(source: str) -> list[int]:
-    return [0] + [m.end() for m in _LINE_BREAK.finditer(source)]
 
 
 def offset_to_location(starts: list[int], offset: int) -> Location:

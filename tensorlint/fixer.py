@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from tensorlint.diagnostics import Applicability, Diagnostic
-from tensorlint.engine import LintSettings, line_starts, lint_source, location_to_offset
+from tensorlint.engine import LintSettings, lint_source, location_to_offset
+from tensorlint.source import line_starts
 
 MAX_ROUNDS = 10
 

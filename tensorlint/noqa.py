@@ -11,12 +11,12 @@ import re
 import tokenize
 
 from tensorlint.diagnostics import Diagnostic
+from tensorlint.source import split_lines
 
 _CODES = r"[A-Za-z0-9_\-]+(?:[\s,]+[A-Za-z0-9_\-]+)*"
 _LINE_NOQA = re.compile(rf"#\s*noqa(?::\s*(?P<codes>{_CODES}))?", re.IGNORECASE)
 _FILE_NOQA = re.compile(rf"^#[ \t]*tensorlint[ \t]*:[ \t]*noqa(?:[ \t]*:[ \t]*(?P<codes>{_CODES}))?[ \t]*$", re.IGNORECASE)
 _SPLIT = re.compile(r"[\s,]+")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _codes(text: str | None) -> frozenset[str] | None:
@@ -43,7 +43,7 @@ def comments(source: str) -> tuple[dict[int, str], set[int]]:
                     own_line.add(row)
     except (tokenize.TokenError, SyntaxError, ValueError):
         # unparsable text (a TL000 file): fall back to reading lines
-        for row, line in enumerate(_LINE_BREAK.split(source), start=1):
+        for row, line in enumerate(split_lines(source), start=1):
             index = line.find("#")
             if index >= 0:
                 by_row[row] = line[index:]

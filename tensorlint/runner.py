@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import multiprocessing
 import os
@@ -154,6 +155,4 @@ def check_files(
 
 
 def _with_filename(diagnostic: Diagnostic, path: str) -> Diagnostic:
-    if diagnostic.filename == path:
-        return diagnostic
-    return Diagnostic.from_dict(diagnostic.to_dict(), path)
+    return diagnostic if diagnostic.filename == path else dataclasses.replace(diagnostic, filename=path)

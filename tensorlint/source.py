@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 import tokenize
+
+# The line breaks libcst and positions count: not str.splitlines(), which also breaks
+# on form feeds and other separators and would shift row numbers.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class DecodeError(Exception):
@@ -24,3 +29,13 @@ def decode(data: bytes) -> tuple[str, str]:
 
 def encode(text: str, encoding: str) -> bytes:
     return text.encode(encoding)
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text`, numbered as libcst and the reported positions number them."""
+    return _LINE_BREAK.split(text)
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset at which each line starts."""
+    return [0] + [m.end() for m in _LINE_BREAK.finditer(text)]

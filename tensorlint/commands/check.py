@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import sys
 from pathlib import Path
 
 from tensorlint.cache import CACHE_DIR_NAME, Cache, settings_key
+from tensorlint.cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from tensorlint.config import Config, find_config, load_config, parse_version
 from tensorlint.diagnostics import Diagnostic
 from tensorlint.discovery import DEFAULT_EXCLUDES, Discovery
@@ -16,7 +18,6 @@ from tensorlint.fixer import applicable
 from tensorlint.runner import FileResult, Job, check_files, check_one
 from tensorlint.selection import enabled_rules, resolve_all
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def _flatten(values) -> list[str]:
@@ -53,10 +54,16 @@ def lint_settings(config: Config) -> LintSettings:
     enabled = enabled_rules(config.select, config.extend_select, config.ignore)
     for pattern, selectors in config.per_file_ignores.items():
         resolve_all(selectors, where=f"in per-file-ignores[{pattern!r}]")
-    options = tuple(sorted((name, tuple(sorted(opts.items()))) for name, opts in config.rule_options.items()))
+    # hashable and ordered: part of the cache key, and picklable for the workers
+    options = tuple(
+        sorted(
+            (name, tuple(sorted((key, tuple(v) if isinstance(v, list) else v) for key, v in opts.items())))
+            for name, opts in config.rule_options.items()
+        )
+    )
     return LintSettings(
         enabled=enabled,
-        rule_options=tuple((n, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in o)) for n, o in options),
+        rule_options=options,
         extend_module_bases=tuple(config.extend_module_bases),
         target_torch_version=config.target_torch_version,
     )
@@ -83,9 +90,8 @@ def run_check(args) -> int:
     cwd = Path.cwd()
     config = load_settings(args, cwd)
     settings = lint_settings(config)
+    # as in ruff, --unsafe-fixes alone only changes what is shown as fixable
     mode = "diff" if args.diff else "fix" if args.fix else "check"
-    if args.unsafe_fixes and mode == "check":
-        mode = "check"  # ruff: --unsafe-fixes alone only shows unsafe fixes as available
     fmt = args.output_format or "full"
     discovery = Discovery(
         root=config.root,
@@ -126,7 +132,7 @@ def _check_stdin(args, config, settings, discovery, mode) -> list[FileResult]:
     if mode == "fix" and result.internal_error is None:
         # ruff's convention: the fixed source goes to stdout, findings to stderr
         sys.stdout.write(result.text if result.text is not None else data.decode("utf-8", "replace"))
-    result.diagnostics = [Diagnostic.from_dict(d.to_dict(), name) for d in result.diagnostics]
+    result.diagnostics = [dataclasses.replace(d, filename=name) for d in result.diagnostics]
     return [result]
 
 
@@ -176,7 +182,7 @@ def report(results: list[FileResult], args, config: Config, fmt: str, mode: str,
         stream.write(module.render(diagnostics, root=config.root))
 
     if fmt in ("full", "concise") and not args.quiet:
-        _print_summary(console, diagnostics, fixed, args.unsafe_fixes, internal)
+        _print_summary(console, diagnostics, fixed, internal)
     if internal:
         return EXIT_ERROR
     if args.exit_zero or not diagnostics:
@@ -200,7 +206,7 @@ def _print_statistics(console, diagnostics, fmt: str, unsafe: bool) -> None:
         console.file.write(f"{count:>5}\t{code}\t{mark} {name}\n")
 
 
-def _print_summary(console, diagnostics, fixed: int, unsafe: bool, internal: int = 0) -> None:
+def _print_summary(console, diagnostics, fixed: int, internal: int = 0) -> None:
     if fixed:
         console.print(f"Fixed {fixed} finding{'s' * (fixed != 1)}.")
     if internal:
@@ -216,5 +222,4 @@ def _print_summary(console, diagnostics, fixed: int, unsafe: bool, internal: int
     if safe:
         console.print(f"[*] {safe} fixable with `tensorlint check --fix`.", markup=False)
     if risky:
-        hint = "--fix --unsafe-fixes" if not unsafe else "--fix --unsafe-fixes"
-        console.print(f"{risky} more fixable with `{hint}` (unsafe: review the change).", markup=False)
+        console.print(f"{risky} more fixable with `--fix --unsafe-fixes` (unsafe: review the change).", markup=False)

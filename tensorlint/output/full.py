@@ -8,6 +8,7 @@ from rich.text import Text
 
 from tensorlint.diagnostics import Applicability
 from tensorlint.output import display_path
+from tensorlint.source import split_lines
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 
@@ -20,7 +21,7 @@ def _source_lines(path: str, texts: dict[str, str]) -> list[str]:
                 text = handle.read()
         except OSError:
             text = ""
-    return text.splitlines()
+    return split_lines(text)
 
 
 def print_full(console: Console, diagnostics, texts: dict[str, str]) -> None:

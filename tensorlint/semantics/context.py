@@ -8,6 +8,7 @@ import libcst as cst
 
 from tensorlint.semantics.modules import ModuleInference, self_parameter
 from tensorlint.semantics.names import NameResolver
+from tensorlint.semantics.project import EMPTY, ProjectView
 from tensorlint.semantics.scopes import ScopeTracker
 from tensorlint.semantics.tensors import TensorInference
 from tensorlint.semantics.ternary import Ternary
@@ -25,9 +26,13 @@ class MethodInfo:
 
 
 class FileContext:
-    def __init__(self, path: str, module: cst.Module, extend_module_bases=(), target_torch_version=None) -> None:
+    def __init__(
+        self, path: str, module: cst.Module, extend_module_bases=(), target_torch_version=None,
+        project: ProjectView = EMPTY,
+    ) -> None:
         self.path = path
         self.module = module
+        self.project = project  # what the rest of the project says (semantics/project.py)
         self.target_torch_version = target_torch_version
         self.scopes = ScopeTracker()
         self.names = NameResolver(self.scopes)

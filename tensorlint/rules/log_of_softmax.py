@@ -8,15 +8,12 @@ from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
 from tensorlint.semantics.dataflow import (
-    SIGMOID,
-    activation_of,
     argument,
-    maybe_activation,
     sibling_function,
     spell,
     unary_torch_call,
-    value_origins,
 )
+from tensorlint.semantics.values import PROBABILITY, SIGMOID, SOFTMAX, value_info
 
 _LOG_SOFTMAX = {
     "torch.softmax": "torch.log_softmax",
@@ -74,20 +71,26 @@ class LogOfSoftmax(Rule):
         if found is None:
             return
         operand, _ = found
-        origins = value_origins(self.ctx, operand)
-        if not origins or not all(maybe_activation(origin) for origin in origins):
+        if not isinstance(operand, (cst.Name, cst.Call, cst.Subscript, cst.Attribute, cst.IfExp)):
             return
-        activations = [activation_of(self.ctx, origin) for origin in origins]
-        if any(a is None for a in activations) or len({a[0] for a in activations}) != 1:  # type: ignore[index]
+        value = value_info(self.ctx, operand)
+        if value is None or value.kind != PROBABILITY:
             return
-        kind, form = activations[0]  # type: ignore[misc]
-        inline = len(origins) == 1 and origins[0] is operand
-        via = "" if inline else f" (through `{self.ctx.code_for(operand)}`)"
-        if kind == SIGMOID:
+        inline = value.direct is operand
+        via = ""
+        if not inline:
+            text = self.ctx.code_for(operand).strip()
+            text = text if len(text) <= 40 else text[:37] + "..."
+            via = f" (through `{text}`, from {value.origin})" if value.origin else f" (through `{text}`)"
+        if value.activation == SIGMOID:
             message = f"`log` of a sigmoid output{via} underflows to -inf; use `F.logsigmoid`"
-        else:
+        elif value.activation == SOFTMAX:
             message = f"`log` of a softmax output{via} underflows to -inf; use `log_softmax`"
-        fix = self._fix(node, origins[0], kind, form) if inline else None  # type: ignore[arg-type]
+        else:
+            message = f"`log` of a probability{via} underflows to -inf; use `log_softmax`/`logsigmoid`"
+        fix = None
+        if inline and value.activation is not None and value.form is not None:
+            fix = self._fix(node, operand, value.activation, value.form)  # type: ignore[arg-type]
         self.report(node, message, fix)
 
     def _fix(self, node: cst.Call, inner: cst.Call, kind: str, form: str):

@@ -8,7 +8,8 @@ from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
 from tensorlint.semantics.dataflow import (
-    SIGMOID,
+    SOFTMAX,
+    describe_origin,
     loss_on_activation,
     sibling_function,
 )
@@ -71,23 +72,26 @@ class SigmoidThenBce(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         found = loss_on_activation(self.ctx, node, BCE_FUNCTION, BCE_MODULE)
-        if found is None or not all(kind == SIGMOID for kind, _ in found.activations):
+        if found is None or found.activation == SOFTMAX:
+            return  # a softmax into BCE is another mistake; a probability from another file may be either
+        if found.activation is None and found.value.origin is None:
             return
-        arg, origins, activations, consumer = found.arg, found.origins, found.activations, found.consumer
-        via = "" if found.inline else f" (through `{self.ctx.code_for(arg.value)}`)"
+        arg, consumer = found.arg, found.consumer
+        via = describe_origin(self.ctx, found)
+        what = "a sigmoid output" if found.activation is not None else "a probability"
         if consumer == "function":
             message = (
-                f"`binary_cross_entropy` is applied to a sigmoid output{via}, which saturates and loses "
+                f"`binary_cross_entropy` is applied to {what}{via}, which saturates and loses "
                 "precision; pass the logits to `binary_cross_entropy_with_logits` instead"
             )
         else:
             message = (
-                f"`BCELoss` is applied to a sigmoid output{via}, which saturates and loses precision; "
+                f"`BCELoss` is applied to {what}{via}, which saturates and loses precision; "
                 "pass the logits to `BCEWithLogitsLoss` instead"
             )
         fix = None
-        if origins[0] is arg.value:
-            fix = self._fix(node, arg, activations[0][1], consumer)  # type: ignore[index]
+        if found.inline:
+            fix = self._fix(node, arg, found.value.form, consumer)
         self.report(node, message, fix)
 
     def _fix(self, node: cst.Call, arg: cst.Arg, form: str, consumer: str):

@@ -11,6 +11,7 @@ from tensorlint.semantics.dataflow import (
     SIGMOID,
     SOFTMAX,
     argument,
+    describe_origin,
     loss_on_activation,
 )
 
@@ -67,21 +68,17 @@ class SoftmaxThenCrossEntropy(Rule):
         found = loss_on_activation(self.ctx, node, CE_FUNCTION, CE_MODULE)
         if found is None:
             return
-        arg, activations, consumer = found.arg, found.activations, found.consumer
-        kinds = {kind for kind, _ in activations}
-        if not kinds <= {SOFTMAX, SIGMOID}:
-            return
-        inline = found.inline
-        via = "" if inline else f" (through `{self.ctx.code_for(arg.value)}`)"
+        arg, value, consumer = found.arg, found.value, found.consumer
+        what = f"a {value.activation} output" if value.activation in (SOFTMAX, SIGMOID) else "a probability"
         loss = "cross_entropy" if consumer == "function" else "CrossEntropyLoss"
         message = (
-            f"`{loss}` is applied to a {'/'.join(sorted(kinds))} output{via}, "
+            f"`{loss}` is applied to {what}{describe_origin(self.ctx, found)}, "
             "but it applies log-softmax itself; "
             "pass the logits instead"
         )
         fix = None
-        if inline and kinds == {SOFTMAX}:
-            fix = self._fix(node, arg, activations[0][1])  # type: ignore[index]
+        if found.inline and value.activation == SOFTMAX:
+            fix = self._fix(node, arg, value.form)
         self.report(node, message, fix)
 
     def _fix(self, node: cst.Call, arg: cst.Arg, form: str):

@@ -20,7 +20,7 @@ import libcst as cst
 from tensorlint.semantics.calls import UNKNOWN, call_argument, callee_name
 
 from tensorlint.semantics.modules import self_parameter
-from tensorlint.semantics.scopes import Scope
+from tensorlint.semantics.scopes import BUILTIN_NAMES, Scope
 from tensorlint.semantics.ternary import Ternary
 
 _MAX_HOPS = 4
@@ -357,36 +357,73 @@ def is_literal_one(expr: cst.BaseExpression) -> bool:
 
 @dataclass(frozen=True)
 class LossInput:
-    """A loss call whose input provably comes from sigmoid/softmax activations."""
+    """A loss call whose input provably holds a probability (a sigmoid/softmax output)."""
 
     arg: cst.Arg  # the input argument of the loss
-    origins: list  # the expressions that value can hold
-    activations: list  # (activation, form) for each origin
+    value: object  # values.Value: what the input holds and where it comes from
     consumer: str  # "function" (F.<loss>) or "module" (an nn.<Loss> object)
 
     @property
     def inline(self) -> bool:
-        return len(self.origins) == 1 and self.origins[0] is self.arg.value
+        """The activation call is written as the loss's argument."""
+        return self.value.direct is self.arg.value
+
+    @property
+    def activation(self) -> str | None:
+        return self.value.activation
+
+
+_INPUT_SHAPES = (cst.Name, cst.Call, cst.Subscript, cst.Attribute, cst.IfExp)
 
 
 def loss_on_activation(ctx, node: cst.Call, function: str, module: str) -> LossInput | None:
     """`node` as a call of the loss `function` (qualified name) or of an instance of the
-    loss class `module`, fed the output of a sigmoid or softmax; None otherwise."""
+    loss class `module`, fed a probability (semantics/values.py follows names, models,
+    helpers and module-level or `self.` loss objects); None otherwise."""
+    from tensorlint.semantics import values
+
     arg = argument(node, 0, "input")
-    if arg is None:
+    if arg is None or not isinstance(arg.value, _INPUT_SHAPES):
         return None
-    origins = value_origins(ctx, arg.value)
-    if not origins or not all(maybe_activation(origin) for origin in origins):
-        return None
-    if callee_name(node.func) == function.rsplit(".", 1)[-1]:
-        if ctx.qualified_name(node.func) != function:
+    func = node.func
+    if callee_name(func) == function.rsplit(".", 1)[-1]:
+        if ctx.qualified_name(func) != function:
             return None
         consumer = "function"
-    elif isinstance(node.func, (cst.Call, cst.Name, cst.Attribute)) and constructed_class(ctx, node.func) == module:
+    elif _maybe_object(ctx, func):
+        if values.module_class(ctx, func) != module:
+            return None
         consumer = "module"
     else:
         return None
-    activations = [activation_of(ctx, origin) for origin in origins]
-    if any(found is None for found in activations):
+    found = values.value_info(ctx, arg.value)
+    if found is None or found.kind != values.PROBABILITY:
         return None
-    return LossInput(arg, origins, activations, consumer)
+    return LossInput(arg, found, consumer)
+
+
+def _maybe_object(ctx, func: cst.BaseExpression) -> bool:
+    """Cheap pre-check: `func` may be an object built from a class (`nn.BCELoss()(...)`,
+    a name bound by assignment or a parameter, `self.<attr>`), not a plain function."""
+    if isinstance(func, cst.Call):
+        return True
+    if isinstance(func, cst.Name):
+        bindings = ctx.scopes.lookup(func.value)
+        if bindings is None:
+            return func.value not in BUILTIN_NAMES  # e.g. a module-level name bound further down
+        return any(b.kind in ("assign", "param") for b in bindings)
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+        bindings = ctx.scopes.lookup(func.value.value)  # `self.criterion`, also from a closure
+        return bool(bindings) and any(b.kind == "param" for b in bindings)
+    return False
+
+
+def describe_origin(ctx, found: LossInput) -> str:
+    """` (through `out`, from `Net.forward`)` for a message; empty for an inline activation."""
+    if found.inline:
+        return ""
+    text = ctx.code_for(found.arg.value).strip()
+    if len(text) > 40:
+        text = text[:37] + "..."
+    origin = found.value.origin
+    return f" (through `{text}`, from {origin})" if origin else f" (through `{text}`)"

@@ -1,0 +1,480 @@
+"""Value kinds (semantics/values.py) in the shapes real training code has: TL201, TL202,
+TL203 across names, models, helpers and loss objects; TL206 method chains; TL108
+comprehensions of containers; TL002 sizes written as expressions. Every positive case
+has a look-alike clean twin."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from lintutil import codes, fix, lint
+
+HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+
+
+def found(body: str, code: str) -> list[str]:
+    return codes(HEADER + textwrap.dedent(body), select=(code,))
+
+
+def diagnostics(body: str, code: str):
+    return lint(HEADER + textwrap.dedent(body), select=(code,))
+
+
+# -- the GAN discriminator: nn.Sequential ending in nn.Sigmoid, BCELoss in a loop -------------
+
+GAN = """
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Linear(784, 256),
+            nn.LeakyReLU(0.2),
+            nn.Linear(256, 1),
+            {last}
+        )
+
+    def forward(self, x):
+        return self.main(x)
+
+
+netD = Discriminator().to("cpu")
+criterion = {loss}
+optimizer = torch.optim.Adam(netD.parameters())
+for epoch in range(5):
+    for real, _ in loader:
+        netD.zero_grad()
+        output = netD(real).view(-1)
+        err_real = criterion(output, torch.ones(real.size(0)))
+        err_real.backward()
+        optimizer.step()
+"""
+
+
+def test_gan_discriminator_sequential_sigmoid_bce():
+    body = GAN.format(last="nn.Sigmoid(),", loss="nn.BCELoss()")
+    (diag,) = diagnostics(body, "TL201")
+    assert "`Discriminator.forward`" in diag.message and "nn.Sigmoid()" in diag.message
+    assert diag.fix is None  # the model and the loss are in different places: no fix
+
+
+def test_gan_discriminator_clean_twin_with_logits():
+    body = GAN.format(last="", loss="nn.BCEWithLogitsLoss()")
+    assert found(body, "TL201") == []
+    # a sigmoid followed by BCEWithLogitsLoss is another matter, not this rule's
+    body = GAN.format(last="nn.Sigmoid(),", loss="nn.BCEWithLogitsLoss()")
+    assert found(body, "TL201") == []
+
+
+def test_gan_discriminator_attribute_sequential_and_self_criterion():
+    body = """
+    class GAN(nn.Module):
+        def __init__(self, loss_fn=nn.BCELoss()):
+            super().__init__()
+            self.disc = nn.Sequential(nn.Linear(10, 1), nn.Sigmoid())
+            self.loss_fn = loss_fn
+
+        def step(self, x, y):
+            pred = self.disc(x)
+            return self.loss_fn(pred, y)
+    """
+    body = textwrap.dedent(body)
+    assert found(body, "TL201") == ["TL201"]
+    # the default is overridden by a call in the file: unknown loss, silent
+    assert found(body + "\ngan = GAN(nn.BCEWithLogitsLoss())\n", "TL201") == []
+    assert found(body + "\ngan = GAN(loss_fn=nn.MSELoss())\n", "TL201") == []
+    assert found(body + "\ngan = GAN()\n", "TL201") == ["TL201"]
+
+
+def test_discriminator_class_forward_sigmoid_in_a_training_function():
+    body = """
+    class D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(10, 1)
+
+        def forward(self, x):
+            h = self.fc(x)
+            return torch.sigmoid(h)
+
+
+    def train(loader):
+        model = D()
+        bce = nn.BCELoss()
+        for x, y in loader:
+            loss = bce(model(x), y)
+    """
+    assert found(body, "TL201") == ["TL201"]
+    twin = body.replace("return torch.sigmoid(h)", "return h").replace("nn.BCELoss()", "nn.BCEWithLogitsLoss()")
+    assert found(twin, "TL201") == []
+
+
+def test_forward_with_a_branch_that_returns_logits_is_unknown():
+    body = """
+    class D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(10, 1)
+
+        def forward(self, x):
+            if self.training:
+                return self.fc(x)
+            return torch.sigmoid(self.fc(x))
+
+
+    model = D()
+    loss = nn.BCELoss()(model(x), y)
+    """
+    assert found(body, "TL201") == []
+
+
+# -- classifier heads: nn.Sequential ending in nn.Softmax, CrossEntropyLoss ------------------
+
+
+def test_sequential_softmax_head_with_module_level_criterion():
+    body = """
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10), nn.Softmax(dim=1))
+    criterion = nn.CrossEntropyLoss()
+
+    def train(loader):
+        for images, labels in loader:
+            out = model(images)
+            loss = criterion(out, labels)
+            loss.backward()
+    """
+    (diag,) = diagnostics(body, "TL202")
+    assert "softmax output" in diag.message and "nn.Softmax(dim=1)" in diag.message
+    assert diag.fix is None
+
+
+def test_sequential_softmax_used_only_for_inference_is_fine():
+    body = """
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10), nn.Softmax(dim=1))
+    criterion = nn.CrossEntropyLoss()
+
+    def predict(images):
+        with torch.no_grad():
+            return model(images).argmax(1)
+
+    def train(net, loader):
+        for images, labels in loader:
+            loss = criterion(net(images), labels)
+    """
+    assert found(body, "TL202") == []
+
+
+def test_sequential_log_softmax_with_nll_loss_is_fine():
+    body = """
+    model = nn.Sequential(nn.Linear(784, 10), nn.LogSoftmax(dim=1))
+    criterion = nn.NLLLoss()
+    ce = nn.CrossEntropyLoss()
+    out = model(images)
+    loss = criterion(out, labels)
+    loss2 = ce(out, labels)
+    """
+    assert found(body, "TL202") == []
+
+
+def test_self_call_in_lightning_training_step():
+    body = """
+    import pytorch_lightning as pl
+
+    class LitClassifier(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(28 * 28, 10)
+
+        def forward(self, x):
+            return F.softmax(self.layer(x), dim=1)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            y_hat = self(x)
+            return F.cross_entropy(y_hat, y)
+    """
+    assert found(body, "TL202") == ["TL202"]
+    twin = body.replace("return F.softmax(self.layer(x), dim=1)", "return self.layer(x)")
+    assert found(twin, "TL202") == []
+
+
+def test_forward_returning_log_softmax_into_nll_loss_is_fine():
+    body = """
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(10, 3)
+
+        def forward(self, x):
+            return F.log_softmax(self.fc(x), dim=1)
+
+    model = Net()
+    output = model(data)
+    loss = F.nll_loss(output, target)
+    loss2 = F.cross_entropy(output, target)
+    """
+    assert found(body, "TL202") == []
+
+
+def test_model_forward_method_and_dataparallel_wrapper():
+    body = """
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(10, 3)
+            self.out = nn.Softmax(dim=-1)
+
+        def forward(self, x):
+            x = self.fc(x)
+            x = self.out(x)
+            return x
+
+    model = Net()
+    model = nn.DataParallel(model)
+    loss = F.cross_entropy(model(data), target)
+    loss2 = F.cross_entropy(model.forward(data), target)
+    """
+    assert found(body, "TL202") == ["TL202", "TL202"]
+    twin = body.replace("x = self.out(x)\n", "")
+    assert found(twin, "TL202") == []
+
+
+# -- rebinding, exp(log_softmax), helpers -------------------------------------------------------
+
+
+def test_rebinding_the_same_name():
+    body = """
+    def f(y, t):
+        ce = nn.CrossEntropyLoss()
+        y = torch.softmax(y, 1)
+        return ce(y, t)
+    """
+    (diag,) = diagnostics(body, "TL202")
+    assert "through `y`" in diag.message and diag.fix is None
+    twin = """
+    def f(y, t, c):
+        ce = nn.CrossEntropyLoss()
+        if c:
+            y = torch.softmax(y, 1)
+        return ce(y, t)
+    """
+    assert found(twin, "TL202") == []
+
+
+def test_rebinding_flow_is_followed_through_branches_and_loops():
+    both = """
+    def f(x, t, c):
+        if c:
+            p = torch.softmax(x, 1)
+        else:
+            p = x.softmax(-1)
+        return F.cross_entropy(p, t)
+    """
+    assert found(both, "TL202") == ["TL202"]
+    later_in_loop = """
+    def f(xs, t):
+        p = torch.softmax(xs[0], 1)
+        for x in xs:
+            loss = F.cross_entropy(p, t)
+            p = x
+    """
+    assert found(later_in_loop, "TL202") == []
+    rebound_after = """
+    def f(x, t):
+        p = torch.softmax(x, 1)
+        p = x
+        return F.cross_entropy(p, t)
+    """
+    assert found(rebound_after, "TL202") == []
+
+
+def test_exp_of_log_softmax_is_a_probability():
+    assert found("loss = F.cross_entropy(torch.exp(F.log_softmax(x, 1)), y)\n", "TL202") == ["TL202"]
+    assert found("def f(x, y):\n    p = x.log_softmax(-1).exp()\n    return F.cross_entropy(p, y)\n", "TL202") == ["TL202"]
+    # the clean twin: log-probabilities into nll_loss
+    assert found("loss = F.nll_loss(F.log_softmax(x, 1), y)\n", "TL202") == []
+    assert found("loss = F.cross_entropy(torch.exp(x), y)\n", "TL202") == []
+
+
+def test_helper_function_returning_softmax():
+    body = """
+    def predict(model, x):
+        logits = model(x)
+        return F.softmax(logits, dim=-1)
+
+    def train_step(model, x, y):
+        probs = predict(model, x)
+        return F.cross_entropy(probs, y)
+    """
+    (diag,) = diagnostics(body, "TL202")
+    assert "`predict()`" in diag.message
+    twin = body.replace("return F.softmax(logits, dim=-1)", "return logits")
+    assert found(twin, "TL202") == []
+
+
+def test_helper_returning_softmax_then_log_in_the_caller():
+    body = """
+    def probabilities(logits):
+        return F.softmax(logits, dim=-1)
+
+    def score(logits):
+        p = probabilities(logits)
+        return torch.log(p)
+    """
+    (diag,) = diagnostics(body, "TL203")
+    assert "`probabilities()`" in diag.message and diag.fix is None
+    twin = """
+    def probabilities(logits):
+        return F.softmax(logits, dim=-1)
+
+    def score(logits):
+        p = probabilities(logits)
+        return torch.log(p + 1e-8)
+    """
+    assert found(twin, "TL203") == []
+    log_helper = body.replace("F.softmax(logits, dim=-1)", "F.log_softmax(logits, dim=-1)")
+    assert found(log_helper, "TL203") == []
+
+
+def test_log_of_topk_and_max_values_of_a_probability():
+    body = """
+    def beam(logits, k):
+        probs = F.softmax(logits, dim=-1)
+        top_p, top_i = probs.topk(k, dim=-1)
+        return torch.log(top_p), top_i
+    """
+    assert found(body, "TL203") == ["TL203"]
+    assert found("def f(x):\n    p = F.softmax(x, -1)\n    return p.max(dim=1)[0].log()\n", "TL203") == ["TL203"]
+    assert found("def f(x):\n    p = F.softmax(x, -1)\n    return torch.log(p.topk(3).values)\n", "TL203") == ["TL203"]
+    # indices are not probabilities; log-probabilities' top-k are fine
+    assert found("def f(x):\n    p = F.softmax(x, -1)\n    v, i = p.topk(3)\n    return torch.log(i)\n", "TL203") == []
+    assert found("def f(x):\n    lp = F.log_softmax(x, -1)\n    v, i = lp.topk(3)\n    return torch.log(v)\n", "TL203") == []
+    # `p.max(other)` is elementwise, but of a probability and something unknown: unknown
+    assert found("def f(x, q):\n    p = F.softmax(x, -1)\n    return torch.log(p.max(q))\n", "TL203") == []
+
+
+def test_helper_probability_topk_in_caller():
+    body = """
+    def get_probs(model, x):
+        return F.softmax(model(x), dim=1)
+
+    def top5(model, x):
+        values, indices = get_probs(model, x).topk(5)
+        return values.log()
+    """
+    assert found(body, "TL203") == ["TL203"]
+
+
+def test_module_level_criterion_and_self_criterion():
+    body = """
+    criterion = nn.BCELoss()
+
+    def step(z, y):
+        p = torch.sigmoid(z)
+        return criterion(p, y)
+    """
+    assert found(body, "TL201") == ["TL201"]
+    assert found(body.replace("nn.BCELoss()", "nn.BCEWithLogitsLoss()"), "TL201") == []
+    body = """
+    class Trainer:
+        def __init__(self, model):
+            self.model = model
+            self.criterion = nn.BCELoss()
+
+        def step(self, x, y):
+            out = torch.sigmoid(self.model(x))
+            return self.criterion(out, y)
+    """
+    assert found(body, "TL201") == ["TL201"]
+    assert found(body.replace("nn.BCELoss()", "nn.MSELoss()"), "TL201") == []
+
+
+def test_module_level_criterion_rebound_in_a_branch_is_unknown():
+    body = """
+    criterion = nn.BCELoss()
+    if use_logits:
+        criterion = nn.BCEWithLogitsLoss()
+
+    def step(z, y):
+        return criterion(torch.sigmoid(z), y)
+    """
+    assert found(body, "TL201") == []
+
+
+def test_project_answers_are_used_for_imported_names():
+    from tensorlint.semantics.context import FileContext
+    from tensorlint.semantics.project import ProjectView
+    from tensorlint.semantics.values import value_kind
+
+    class View(ProjectView):
+        def forward_returns(self, qualname):
+            return "probability" if qualname == "mypkg.models.Net" else None
+
+        def function_returns(self, qualname):
+            return "probability" if qualname == "mypkg.utils.probs" else None
+
+    source = textwrap.dedent(
+        """
+        import torch
+        from mypkg.models import Net, Other
+        from mypkg.utils import probs, logits
+        model = Net()
+        a = model(x)
+        b = probs(x)
+        c = Other()(x)
+        d = logits(x)
+        """
+    )
+    module = cst.parse_module(source)
+    ctx = FileContext("t.py", module, project=View())
+    ctx.scopes.enter(module)
+    exprs = {}
+    for statement in module.body:
+        small = statement.body[0]
+        if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
+            exprs[small.targets[0].target.value] = small.value
+    assert value_kind(ctx, exprs["a"]) == "probability"
+    assert value_kind(ctx, exprs["b"]) == "probability"
+    assert value_kind(ctx, exprs["c"]) is None
+    assert value_kind(ctx, exprs["d"]) is None
+
+
+# -- fixes stay where they keep meaning -----------------------------------------------------------
+
+
+def test_inline_fixes_unchanged_and_no_fix_across_functions():
+    assert fix(HEADER + "loss = F.cross_entropy(F.softmax(x, dim=1), y)\n", select=("TL202",), unsafe=True) == (
+        HEADER + "loss = F.cross_entropy(x, y)\n"
+    )
+    body = """
+    criterion = nn.BCELoss()
+
+    def step(z, y):
+        return criterion(torch.sigmoid(z), y)
+    """
+    (diag,) = diagnostics(body, "TL201")
+    assert diag.fix is None  # a loss object held in a name: other calls may use it
+    body = "y = torch.log(nn.Sequential(nn.Linear(3, 3), nn.Softmax(1))(x))\n"
+    (diag,) = diagnostics(body, "TL203")
+    assert diag.fix is None
+
+
+def _chain(hops: int) -> str:
+    lines = ["def f(x, t):", "    x = torch.softmax(x, 1)"]
+    lines += ["    x = x.view(-1)" for _ in range(hops)]
+    lines += ["    loss = F.cross_entropy(x, t)"] * 50
+    return "\n".join(lines) + "\n"
+
+
+def test_analysis_is_linear_on_long_rebinding_chains():
+    import time
+
+    assert found(_chain(100), "TL202") == ["TL202"] * 50
+    start = time.perf_counter()
+    found(_chain(200), "TL202")
+    small = time.perf_counter() - start
+    start = time.perf_counter()
+    found(_chain(4000), "TL202")  # deeper than the analysis follows: unknown, but no blow-up
+    large = time.perf_counter() - start
+    assert large < 40 * small + 1

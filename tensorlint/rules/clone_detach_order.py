@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from tensorlint.diagnostics import Applicability, Severity
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import call_method, keep_parentheses
+from tensorlint.semantics.modules import self_parameter
 from tensorlint.semantics.ternary import Ternary
+
+# Buffers of torch.nn layers: never part of the autograd graph.
+_LAYER_BUFFERS = frozenset({"running_mean", "running_var", "num_batches_tracked"})
+_REGISTERED_BUFFER = re.compile(r"""register_buffer\(\s*(?:name\s*=\s*)?["'](\w+)["']""")
+_BUFFER_ASSIGNMENT = re.compile(r"\.(\w+)\s*=\s*(?:torch\.)?(?:nn\.)?Buffer\(")
 
 
 class CloneDetachOrder(Rule):
     """## What it does
     Flags `x.clone().detach()` on anything not provably a non-tensor. Off by default.
+
+    Not flagged where `clone()` records nothing in autograd, so the order does not
+    matter: on `.data`, on buffers (names registered with `self.register_buffer` or
+    assigned an `nn.Buffer` in the class, and `running_mean`, `running_var`,
+    `num_batches_tracked`), and under `torch.no_grad()` / `torch.inference_mode()`.
 
     ## Why is this bad?
     `clone()` first records the copy in the autograd graph, and `detach()` then throws
@@ -43,6 +56,10 @@ class CloneDetachOrder(Rule):
     default_enabled = False
     fix_applicability = Applicability.SAFE
 
+    def __init__(self, ctx, options, sink) -> None:
+        super().__init__(ctx, options, sink)
+        self._buffers: dict[cst.ClassDef, frozenset[str]] = {}
+
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if not (isinstance(func, cst.Attribute) and func.attr.value == "detach") or node.args:
@@ -58,9 +75,36 @@ class CloneDetachOrder(Rule):
         receiver = inner.func.value
         if self.ctx.tensor_kind(receiver) is Ternary.NO:
             return
+        if self._nothing_recorded(receiver):
+            return
         new = keep_parentheses(node, call_method(call_method(receiver, "detach"), "clone", inner.args))
         self.report(
             node,
             "`.clone().detach()` records a needless copy in autograd; use `.detach().clone()`",
             self.replace(node, new, "Replace with `.detach().clone()`"),
         )
+
+    def _nothing_recorded(self, receiver: cst.BaseExpression) -> bool:
+        """`clone()` records nothing in autograd here: the receiver is `.data` or a buffer,
+        or autograd is off."""
+        if self.ctx.grad.grad_disabled():
+            return True
+        if not isinstance(receiver, cst.Attribute):
+            return False
+        attr = receiver.attr.value
+        if attr == "data" or attr in _LAYER_BUFFERS:
+            return True
+        return attr in self._buffers_of_self(receiver.value)
+
+    def _buffers_of_self(self, owner: cst.BaseExpression) -> frozenset[str]:
+        """Buffer names of the class whose method this is, when `owner` is its `self`."""
+        method = self.ctx.scopes.enclosing_method()
+        if method is None or not isinstance(owner, cst.Name) or owner.value != self_parameter(method[1]):
+            return frozenset()
+        cls = method[0]
+        names = self._buffers.get(cls)
+        if names is None:
+            text = self.ctx.code_for(cls)
+            names = frozenset(_REGISTERED_BUFFER.findall(text)) | frozenset(_BUFFER_ASSIGNMENT.findall(text))
+            self._buffers[cls] = names
+        return names

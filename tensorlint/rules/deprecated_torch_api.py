@@ -100,6 +100,16 @@ class DeprecatedTorchApi(Rule):
     the device-generic `torch.amp` API. Deprecated names are reported only when the
     configured `target-torch-version` already has the replacement.
 
+    Compatibility code is not flagged: a call in an `except` handler that catches the
+    errors a missing or changed API raises (`AttributeError`, `ImportError`,
+    `TypeError`, `NameError`, `RuntimeError`, `Exception` or a bare `except:`), as in
+    `try: torch.amp.GradScaler("cuda") except AttributeError: torch.cuda.amp.GradScaler()`,
+    or in either branch of a version or feature check (`if hasattr(torch, "amp"):`,
+    `if torch.__version__ >= ...`, `if TORCH_VERSION < (2, 4):`, `if TORCH_GE_2_4:`),
+    also inside a function defined there. Such a call only runs on the old torch
+    versions it is there for; the fix would turn it into a second copy of the new-API
+    branch.
+
     ## Why is this bad?
     Removed functions (`torch.solve`, `torch.symeig`, `torch.matrix_rank`,
     `torch.lstsq`, `torch.eig`) raise `RuntimeError` on any current torch. Deprecated
@@ -177,6 +187,8 @@ class DeprecatedTorchApi(Rule):
         found = self._lookup(node.func)
         if found is None:
             return
+        if self.ctx.guards.compat_fallback(node) is not None:
+            return  # the old-torch branch of `try: new() except AttributeError: old()`
         qualname, entry = found
         fix = None
         if entry.fix is not None and not any(arg.star for arg in node.args):
@@ -194,6 +206,8 @@ class DeprecatedTorchApi(Rule):
             return
         found = self._lookup(deco)
         if found is None:
+            return
+        if self.ctx.guards.compat_fallback(deco) is not None:
             return
         qualname, entry = found
         fix = None

@@ -8,6 +8,7 @@ from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Option, Rule
 from tensorlint.rules.fixes import append_argument, keyword_arg
 from tensorlint.semantics.calls import call_argument
+from tensorlint.semantics.intent import dropout_always_on
 
 # qualified name -> (default of `training`, position of `training` among positional args)
 DROPOUT_FUNCTIONS = {
@@ -53,9 +54,21 @@ class DropoutTrainingDefault(Rule):
     ## Fix safety
     The fix adds `training=self.training`. It is safe inside `forward` (and any method
     listed in the `safe-fix-methods` option), where `self.training` is the mode the
-    caller set. In other methods it is marked unsafe: a helper may be called from a
+    caller set (the cases above, where the fix would change a deliberate choice, are
+    not reported at all). In other methods it is marked unsafe: a helper may be called from a
     context where the author wanted a fixed mode.
     Calls that pass `*args` or `**kwargs` are never flagged, as they may carry the flag.
+
+    Mode-aware code is not flagged: a call under a condition that tests the mode
+    (`if self.training:`, `if not self.training: ... else:`, `self.training and ...`,
+    `F.dropout(x, p) if self.training else x`, or after `if not self.training: return x`),
+    where the author already chose what each mode does. Nor is an `F.dropout` the
+    author says is meant to stay on in every mode (Monte-Carlo dropout): a comment on
+    the statement, inside the call, on an enclosing block or on the enclosing
+    function or class saying "always", "MC dropout", "Monte Carlo", "even at
+    eval/inference/test time", "keep dropout on" or "uncertainty", a docstring saying
+    dropout is always on, or a function or class named for it (`MCDropout`,
+    `mc_forward`, `enable_dropout`). The fix would switch such dropout off.
 
     ## Options
     - `safe-fix-methods` (list of method names, default `["forward"]`).
@@ -86,6 +99,11 @@ class DropoutTrainingDefault(Rule):
         method = self.ctx.module_method()
         if method is None or method.self_name is None:
             return
+        guards = self.ctx.guards
+        if guards.training_guard(node) is not None:
+            return  # `if self.training:` / `... if self.training else x`: the mode is handled
+        if default and dropout_always_on(guards, node):
+            return  # "MC dropout", "always on": the default training=True is the point
         function = qualname.rsplit(".", 1)[-1]
         if default:
             message = (

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Option, Rule
+from tensorlint.semantics.dataflow import value_origins
+from tensorlint.semantics.intent import mode_flag_explained
 
 # qualified name -> (keyword of the flag, its position among positional arguments,
 #                    position of running_mean or None)
@@ -26,8 +26,18 @@ FLAG_FUNCTIONS = {
     "torch.batch_norm": ("training", 5, 3),
 }
 _LAST_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in FLAG_FUNCTIONS)
-# A comment on the statement saying why the flag is fixed.
-_INTENT = re.compile(r"train|eval|deliberate|intention|on purpose|always|monte|mc[ -]?dropout", re.IGNORECASE)
+# Calls that always build a new tensor: running statistics held in one are a throw-away
+# temporary (views such as `.view()`, `.detach()` or `.to()` may share storage).
+_FRESH_METHODS = frozenset(
+    {"repeat", "repeat_interleave", "clone", "tile", "new_zeros", "new_ones", "new_full", "new_empty", "new_tensor", "mean", "sum"}
+)
+_FRESH_FUNCTIONS = frozenset(
+    f"torch.{name}"
+    for name in (
+        "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like", "tensor", "cat",
+        "stack", "repeat_interleave", "tile",
+    )
+)
 
 
 class DropoutTrainingLiteralTrue(Rule):
@@ -40,6 +50,12 @@ class DropoutTrainingLiteralTrue(Rule):
 
     `F.batch_norm` with `running_mean=None` is not flagged: without running
     statistics, `training=True` is the only way to normalise with batch statistics.
+    Nor is one whose running statistics are throw-away temporaries
+    (`self.running_mean.repeat(b)`, `torch.zeros(c)`, directly or through a local
+    name), as in adaptive instance norm (AdaIN): the update lands in a copy, and
+    `True` just asks for batch statistics. A call under a condition that tests the
+    mode (`if self.training or not self.track_running_stats:`, `... if self.training
+    else ...`) is mode-aware and not flagged either.
 
     ## Why is this bad?
     The flag pins the layer to training behaviour: `model.eval()` no longer turns the
@@ -50,9 +66,11 @@ class DropoutTrainingLiteralTrue(Rule):
 
     Deliberate uses exist (Monte-Carlo dropout, Tacotron 2's pre-net, fairseq's
     `retain_dropout`). A call whose statement carries a comment about the mode (one
-    mentioning training, eval, "always", "deliberate", "intentional", Monte-Carlo or MC
-    dropout) is taken as deliberate and not flagged; otherwise suppress with
-    `# noqa: TL102` or the `ignore-functions` option.
+    mentioning training, eval, "deliberate", "intentional", or any of the
+    always-on phrases TL101 honours: "always", Monte-Carlo or MC dropout, "even at
+    inference time", ...), or whose enclosing function or class says dropout is always
+    on (docstring, or a name like `MCDropout`), is taken as deliberate and not
+    flagged; otherwise suppress with `# noqa: TL102` or the `ignore-functions` option.
 
     ## Example
     ```python
@@ -75,7 +93,7 @@ class DropoutTrainingLiteralTrue(Rule):
 
     ## Options
     - `ignore-functions` (list of function names, default `[]`): functions or methods
-      in which the flag is deliberate (e.g. `["mc_dropout_predict"]`).
+      in which the flag is deliberate (e.g. `["noisy_predict"]`).
     """
 
     code = "TL102"
@@ -85,26 +103,6 @@ class DropoutTrainingLiteralTrue(Rule):
     options = {
         "ignore-functions": Option([], list, "functions or methods where a hard-coded training flag is deliberate"),
     }
-
-    def __init__(self, ctx, options, sink) -> None:
-        super().__init__(ctx, options, sink)
-        self._statement: cst.SimpleStatementLine | None = None
-
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        self._statement = node
-
-    def leave_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        self._statement = None
-
-    def _explained(self) -> bool:
-        """A comment on the statement that talks about the mode: the flag is deliberate."""
-        statement = self._statement
-        if statement is None:
-            return False
-        comments = [line.comment.value for line in statement.leading_lines if line.comment is not None]
-        if statement.trailing_whitespace.comment is not None:
-            comments.append(statement.trailing_whitespace.comment.value)
-        return any(_INTENT.search(comment) for comment in comments)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -120,7 +118,7 @@ class DropoutTrainingLiteralTrue(Rule):
         keyword, position, running_mean = spec
         flag_arg = None
         positional = 0
-        mean_arg = None
+        mean_arg = var_arg = None
         for arg in node.args:
             if arg.star:
                 return
@@ -129,19 +127,29 @@ class DropoutTrainingLiteralTrue(Rule):
                     flag_arg = arg
                 if running_mean is not None and positional == running_mean:
                     mean_arg = arg
+                if running_mean is not None and positional == running_mean + 1:
+                    var_arg = arg
                 positional += 1
             elif arg.keyword.value == keyword:
                 flag_arg = arg
             elif arg.keyword.value == "running_mean":
                 mean_arg = arg
+            elif arg.keyword.value == "running_var":
+                var_arg = arg
         if flag_arg is None or not (isinstance(flag_arg.value, cst.Name) and flag_arg.value.value == "True"):
             return
-        if running_mean is not None and (mean_arg is None or _is_none(mean_arg.value)):
-            return  # batch statistics without running statistics: training=True is required
+        if running_mean is not None:
+            if mean_arg is None or _is_none(mean_arg.value):
+                return  # batch statistics without running statistics: training=True is required
+            if self._temporary(mean_arg.value) and (var_arg is None or self._temporary(var_arg.value)):
+                return  # statistics updated into throw-away copies (AdaIN): batch statistics wanted
         frame = self.ctx.grad.frame
         if frame is not None and frame.name in self.settings["ignore-functions"]:
             return
-        if self._explained():
+        guards = self.ctx.guards
+        if guards.training_guard(node) is not None:
+            return  # under `if self.training or ...:`: the mode is handled
+        if mode_flag_explained(guards, node):
             return
         method = self.ctx.module_method()
         function = qualname.rsplit(".", 1)[-1]
@@ -162,6 +170,26 @@ class DropoutTrainingLiteralTrue(Rule):
                 f"`{function}` hard-codes `{keyword}=True` under `{label}`, so inference runs with "
                 f"training behaviour; pass `{keyword}=False` or the model's mode",
             )
+
+
+    def _temporary(self, expr: cst.BaseExpression) -> bool:
+        """`expr` (or every value of the local name) is a tensor built just for this call:
+        `self.running_mean.repeat(b)`, `torch.zeros(c)`, `a * b`."""
+        origins = value_origins(self.ctx, expr)
+        if not origins:
+            return False
+        for origin in origins:
+            if isinstance(origin, cst.BinaryOperation):
+                continue
+            if not isinstance(origin, cst.Call):
+                return False
+            func = origin.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _FRESH_METHODS and self.ctx.qualified_name(func) is None:
+                continue
+            if self.ctx.qualified_name(func) in _FRESH_FUNCTIONS:
+                continue
+            return False
+        return True
 
 
 def _is_none(node: cst.BaseExpression) -> bool:

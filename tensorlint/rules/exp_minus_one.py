@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from tensorlint.diagnostics import Applicability, Severity
@@ -9,13 +11,26 @@ from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import call_method, keep_parentheses, parenthesize_for_attribute
 from tensorlint.semantics.dataflow import is_literal_one, sibling_function, unary_torch_call
 
+# Methods and functions that round their input to a whole number.
+_ROUNDING_METHODS = frozenset({"round", "long", "int", "short", "floor", "ceil", "trunc", "floor_", "ceil_", "round_"})
+_ROUNDING_FUNCTIONS = frozenset(
+    {"builtins.int", "builtins.round", "math.floor", "math.ceil", "math.trunc", "torch.round", "torch.floor", "torch.ceil", "torch.trunc"}
+)
+_INTEGER_DTYPE = re.compile(r"\b(?:long|int|int8|int16|int32|int64|uint8|short)\b")
+# Value-keeping steps between the subtraction and the rounding: `(exp(x) - 1).clamp(min=0).round()`.
+_PASS_THROUGH_METHODS = frozenset({"clamp", "clamp_", "clamp_min", "clamp_max", "clip", "squeeze", "view", "reshape", "flatten", "detach"})
+
 
 class ExpMinusOne(Rule):
     """## What it does
     Flags `torch.exp(x) - 1`, and `x.exp() - 1` when `x` is provably a tensor. Only
     the literal `1` / `1.0` counts, and only when `exp(x)` is the whole left operand:
     `a * torch.exp(x) - 1`, `torch.exp(x) - 2` and `math.exp(x) - 1` are not flagged.
-    (TorchFix TOR107.)
+    (TorchFix TOR107.) Nor is a difference rounded to a whole number right away
+    (`(torch.exp(x) - 1).round()`, `.long()`, `.int()`, `.floor()`, `.ceil()`,
+    `.to(torch.long)`, `int(...)`, `round(...)`, `torch.round(...)`, also through
+    `.clamp(...)`), e.g. turning a predicted `log1p` count back into a count: the
+    digits `expm1` would keep are rounded away.
 
     ## Why is this bad?
     For small `x`, `exp(x)` is close to 1 and the subtraction cancels almost every
@@ -46,9 +61,55 @@ class ExpMinusOne(Rule):
     severity = Severity.INFO
     fix_applicability = Applicability.SAFE
 
+    def __init__(self, ctx, options, sink) -> None:
+        super().__init__(ctx, options, sink)
+        self._rounded: set[cst.CSTNode] = set()  # expressions rounded to whole numbers right away
+
+    def visit_Call(self, node: cst.Call) -> None:
+        """Note what a rounding call rounds; the traversal reaches it next."""
+        rounded = self._rounding_input(node)
+        while rounded is not None:
+            self._rounded.add(rounded)
+            rounded = self._pass_through_input(rounded)
+
+    def _rounding_input(self, node: cst.Call) -> cst.BaseExpression | None:
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method in _ROUNDING_METHODS and not (method.startswith("round") and node.args):
+                return func.value
+            if method in ("to", "type") and node.args and all(
+                _INTEGER_DTYPE.search(self.ctx.code_for(arg.value)) for arg in node.args[:1]
+            ):
+                return func.value  # `.to(torch.long)`, `.type(torch.int64)`
+            if method not in ("round", "floor", "ceil", "trunc"):
+                return None
+        elif not isinstance(func, cst.Name) or func.value not in ("int", "round", "floor", "ceil", "trunc"):
+            return None
+        qualname = self.ctx.qualified_name(func)
+        if qualname in _ROUNDING_FUNCTIONS and node.args and not node.args[0].star:
+            if qualname in ("builtins.round", "torch.round") and len(node.args) > 1:
+                return None  # round(x, 2): decimals kept
+            return node.args[0].value
+        return None
+
+    def _pass_through_input(self, expr: cst.BaseExpression) -> cst.BaseExpression | None:
+        if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Attribute):
+            return None
+        if expr.func.attr.value not in _PASS_THROUGH_METHODS:
+            return None
+        qualname = self.ctx.qualified_name(expr.func)
+        if qualname is None:
+            return expr.func.value  # `t.clamp(min=0)`
+        if qualname in ("torch.clamp", "torch.clip") and expr.args and not expr.args[0].star:
+            return expr.args[0].value
+        return None
+
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         if not isinstance(node.operator, cst.Subtract) or not is_literal_one(node.right):
             return
+        if node in self._rounded:
+            return  # rounded to a whole number right away: the lost digits never count
         left = node.left
         if not isinstance(left, cst.Call):
             return

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from tensorlint.semantics.guards import GuardTracker
 from tensorlint.semantics.modules import ModuleInference, self_parameter
 from tensorlint.semantics.names import NameResolver
 from tensorlint.semantics.project import EMPTY, ProjectView
@@ -47,6 +48,8 @@ class FileContext:
         self.grad = GradModeTracker(self.scopes, self.names, self.modules)  # no_grad blocks, .eval()/.train()
         self.trackers.append(self.grad)
         self.calls = CallGraph(self.grad, self.trackers)  # joins the trackers when a rule calls require()
+        self.guards = GuardTracker()  # enclosing if/else/try/except guards, statement and definitions
+        self.trackers.append(self.guards)
 
     def qualified_name(self, node: cst.BaseExpression) -> str | None:
         return self.names.qualified_name(node)

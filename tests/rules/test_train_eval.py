@@ -455,7 +455,7 @@ class Net(nn.Module):
 def test_tl102_ignore_functions_option():
     code = HEADER + """
 class Net(nn.Module):
-    def mc_predict(self, x):
+    def noisy_predict(self, x):
         return F.dropout(x, 0.5, training=True)
 """
     assert tl(code, "TL102") == [7]
@@ -463,7 +463,7 @@ class Net(nn.Module):
     from tensorlint.engine import lint_source
 
     settings = settings_for(
-        ("TL102",), rule_options=(("dropout-training-literal-true", (("ignore-functions", ["mc_predict"]),)),)
+        ("TL102",), rule_options=(("dropout-training-literal-true", (("ignore-functions", ["noisy_predict"]),)),)
     )
     assert lint_source(textwrap.dedent(code), "x.py", settings) == []
 

@@ -1,0 +1,129 @@
+"""What the author says they meant: intent is data, kept in one place.
+
+Rules that would report a deliberate choice ask here first. Two kinds of evidence:
+- **Comments and names.** A comment on the statement (above it or at its end, or
+  inside the call's parentheses), on an enclosing block header, or on the enclosing
+  function or class (its comments and docstring), or the name of that function or
+  class, saying that dropout is meant to stay on: "always", "MC dropout",
+  "Monte Carlo", "even at eval/inference/test time", "keep dropout on",
+  "uncertainty".
+- **Known idioms.** Functions whose use of train mode under `no_grad` is the point
+  (`torch.optim.swa_utils.update_bn` re-estimates BatchNorm statistics), and the
+  names of Monte-Carlo-dropout helpers (`MCDropout`, `mc_forward`, `enable_dropout`).
+
+The comment readers need the statement and enclosing definitions being visited, which
+`semantics/guards.py`'s tracker records during the traversal.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+
+import libcst as cst
+
+# A comment or docstring saying dropout is deliberately active in every mode.
+ALWAYS_ON = re.compile(
+    r"\balways\b|monte[\s_-]*carlo|\bmc[\s_-]*dropout|\bmcd\b|\bmc\b|uncertaint"
+    r"|\beven\s+(?:at|in|during|when|for|on)\s+(?:the\s+)?(?:eval|inference|test|predict|validation|sampling)"
+    r"|\b(?:eval|inference|test)(?:uation)?\s+(?:time|mode)\s+too\b"
+    r"|keep\w*\s+(?:the\s+)?dropout\s+(?:on|active|enabled)"
+    r"|dropout\s+(?:stays|is\s+kept|remains|kept)\s+(?:on|active|enabled)"
+    r"|(?:regardless|independent)\w*\s+of\s+(?:the\s+)?(?:mode|training|eval)",
+    re.IGNORECASE,
+)
+# In a docstring (longer prose about the whole function or class), "always" counts only
+# next to "dropout".
+DOC_ALWAYS_ON = re.compile(
+    ALWAYS_ON.pattern.replace(r"\balways\b|", "") + r"|always[^.\n]{0,40}dropout|dropout[^.\n]{0,40}always",
+    re.IGNORECASE,
+)
+# A comment on a statement that explains a hard-coded mode flag (`training=True`): any
+# talk of the mode counts, as the flag itself is written out.
+MODE_NOTE = re.compile(r"train|eval|deliberate|intention|on purpose", re.IGNORECASE)
+# Names of functions and classes whose dropout is meant to stay on.
+ALWAYS_ON_NAME = re.compile(
+    r"(?i:(?:^|_)mc(?:_|$)|mc_?dropout|monte_?carlo|always|enable_?dropout)|MCDropout|McDropout|MonteCarlo|EnableDropout"
+)
+
+# Functions that run a model in training mode under no_grad on purpose.
+TRAIN_MODE_INFERENCE_IDIOMS = frozenset({"torch.optim.swa_utils.update_bn"})
+
+
+def says_always_on(text: str | None, pattern: re.Pattern = ALWAYS_ON) -> bool:
+    return bool(text) and bool(pattern.search(text))  # type: ignore[arg-type]
+
+
+def name_says_always_on(name: str | None) -> bool:
+    return bool(name) and bool(ALWAYS_ON_NAME.search(name))  # type: ignore[arg-type]
+
+
+def statement_comments(statement: cst.CSTNode | None) -> list[str]:
+    """Comments directly above a statement and at the end of its line (for a compound
+    statement: at the end of its header line)."""
+    if statement is None:
+        return []
+    comments = [line.comment.value for line in getattr(statement, "leading_lines", ()) if line.comment is not None]
+    trailing = getattr(statement, "trailing_whitespace", None)
+    if trailing is None:
+        body = getattr(statement, "body", None)
+        trailing = getattr(body, "header", None) if isinstance(body, cst.IndentedBlock) else None
+        if isinstance(body, cst.SimpleStatementSuite):
+            trailing = body.trailing_whitespace
+    if trailing is not None and trailing.comment is not None:
+        comments.append(trailing.comment.value)
+    return comments
+
+
+def inline_comments(node: cst.CSTNode) -> list[str]:
+    """Comments inside a (multi-line) expression, e.g. after one of a call's arguments."""
+    text = cst.Module(body=[]).code_for_node(node)
+    if "#" not in text:
+        return []
+    found = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(f"({text})\n").readline):
+            if token.type == tokenize.COMMENT:
+                found.append(token.string)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return []
+    return found
+
+
+def docstring(node: cst.FunctionDef | cst.ClassDef) -> str | None:
+    body = node.body
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return None
+    first = body.body[0]
+    if isinstance(first, cst.SimpleStatementLine) and first.body and isinstance(first.body[0], cst.Expr):
+        value = first.body[0].value
+        if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+            text = value.evaluated_value
+            return text if isinstance(text, str) else None
+    return None
+
+
+def mode_flag_explained(guards, node: cst.CSTNode) -> bool:
+    """A hard-coded mode flag at `node` is explained as deliberate: a comment on its
+    statement talks about the mode, or dropout is said to be always on (see
+    `dropout_always_on`). `guards` is the file's GuardTracker."""
+    comments = statement_comments(guards.statement) + inline_comments(node)
+    if any(MODE_NOTE.search(c) or ALWAYS_ON.search(c) for c in comments):
+        return True
+    return dropout_always_on(guards, node)
+
+
+def dropout_always_on(guards, node: cst.CSTNode) -> bool:
+    """The author says the dropout at `node` is meant to stay on in every mode: in a
+    comment on its statement, inside the call, on an enclosing block header, or on the
+    enclosing function or class (comments, docstring, name)."""
+    comments = statement_comments(guards.statement) + inline_comments(node)
+    for compound in guards.compounds:
+        comments.extend(statement_comments(compound))
+    if any(ALWAYS_ON.search(c) for c in comments):
+        return True
+    for definition in guards.enclosing_definitions():
+        if name_says_always_on(definition.name.value) or says_always_on(docstring(definition), DOC_ALWAYS_ON):
+            return True
+    return False

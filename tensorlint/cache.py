@@ -30,16 +30,21 @@ class Cache:
     def __init__(self, folder: Path | None, key: str) -> None:
         self.folder = folder
         self._file = folder / f"v{__version__}-{key}.json" if folder is not None else None
-        self._old: dict[str, list] = {}
-        self._new: dict[str, list] = {}
+        self._old: dict[str, dict] = {}
+        self._new: dict[str, dict] = {}
+        self._facts_file = folder / f"facts-v{__version__}.json" if folder is not None else None
+        self._facts: dict | None = None
+        self._new_facts: dict = {}
         self.hits = 0
         if self._file is not None:
             try:
-                self._old = json.loads(self._file.read_text(encoding="utf-8"))["entries"]
-            except (OSError, ValueError, KeyError, TypeError):
+                entries = json.loads(self._file.read_text(encoding="utf-8"))["entries"]
+                self._old = {k: v for k, v in entries.items() if _valid_entry(v)}
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 self._old = {}
 
-    def get(self, key: str) -> list | None:
+    def get(self, key: str) -> dict | None:
+        """{"diagnostics": [...], "deps": {path: content hash}} for a content key."""
         found = self._new.get(key)
         if found is None:
             found = self._old.get(key)
@@ -49,10 +54,29 @@ class Cache:
             self.hits += 1
         return found
 
-    def put(self, key: str, diagnostics: list) -> None:
-        self._new[key] = diagnostics
+    def put(self, key: str, entry: dict) -> None:
+        self._new[key] = entry
+
+    def facts(self) -> dict:
+        """Per-file facts of the project index (semantics/facts.py), by content hash."""
+        if self._facts is None:
+            self._facts = {}
+            if self._facts_file is not None:
+                try:
+                    loaded = json.loads(self._facts_file.read_text(encoding="utf-8"))
+                    if isinstance(loaded, dict) and isinstance(loaded.get("facts"), dict):
+                        self._facts = loaded["facts"]
+                except (OSError, ValueError, RecursionError):
+                    pass
+        return self._facts
+
+    def add_facts(self, facts: dict) -> None:
+        for key, value in facts.items():
+            if key not in self.facts():
+                self._new_facts[key] = value
 
     def save(self) -> None:
+        self._save_facts()
         if self._file is None or not self._new:
             return
         if set(self._new) <= set(self._old):
@@ -61,15 +85,33 @@ class Cache:
         entries.update(self._new)
         if len(entries) > _MAX_ENTRIES:
             entries = dict(self._new)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            _write_markers(self.folder)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"entries": entries}, handle, separators=(",", ":"))
-            os.replace(tmp, self._file)
-        except OSError:
-            pass  # a read-only tree must not fail the lint
+        _atomic_write(self.folder, self._file, {"entries": entries})
+
+
+    def _save_facts(self) -> None:
+        if self._facts_file is None or not self._new_facts:
+            return
+        facts = dict(self.facts())
+        facts.update(self._new_facts)
+        if len(facts) > _MAX_ENTRIES:
+            facts = dict(self._new_facts)
+        _atomic_write(self.folder, self._facts_file, {"facts": facts})
+
+
+def _valid_entry(value) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("diagnostics"), list) and isinstance(value.get("deps", {}), dict)
+
+
+def _atomic_write(folder: Path, target: Path, payload: dict) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_markers(folder)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, separators=(",", ":"))
+        os.replace(tmp, target)
+    except OSError:
+        pass  # a read-only tree must not fail the lint
 
 
 def _write_markers(folder: Path) -> None:

@@ -16,6 +16,7 @@ from tensorlint.noqa import Suppressions
 from tensorlint.rules import all_rules
 from tensorlint.rules.base import Rule
 from tensorlint.semantics.context import FileContext
+from tensorlint.semantics.project import ProjectIndex, ProjectView
 from tensorlint.source import line_starts
 from tensorlint.walk import Walker
 
@@ -105,8 +106,10 @@ def parse(source: str) -> cst.Module | Diagnostic:
         return syntax_error(f"file could not be parsed: {type(exc).__name__}: {exc}")
 
 
-def lint_source(source: str, path: str, settings: LintSettings) -> list[Diagnostic]:
-    """All findings for one file, after noqa; not yet filtered by per-file-ignores."""
+def lint_source(source: str, path: str, settings: LintSettings, project: ProjectView | None = None) -> list[Diagnostic]:
+    """All findings for one file, after noqa; not yet filtered by per-file-ignores.
+    `project` is the project index seen from this file; without one, only the file's
+    own folder is consulted (a snippet has no project)."""
     if _TORCH_MENTION not in source:
         return []
     rules = [r for r in all_rules() if r.code in settings.enabled]
@@ -118,7 +121,9 @@ def lint_source(source: str, path: str, settings: LintSettings) -> list[Diagnost
             return []
         return Suppressions(source).filter([parsed])
     module = parsed
-    ctx = FileContext(path, module, settings.extend_module_bases, settings.target_torch_version)
+    if project is None:
+        project = ProjectView(ProjectIndex(None, extend_module_bases=settings.extend_module_bases), path, source)
+    ctx = FileContext(path, module, settings.extend_module_bases, settings.target_torch_version, project)
     sink: list = []
     instances = [rule(ctx, settings.options_for(rule), sink) for rule in rules]
     dispatch = _Dispatch(ctx, instances)

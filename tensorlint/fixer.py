@@ -66,9 +66,12 @@ def parses(text: str, filename: str) -> str | None:
     return None
 
 
-def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool, diagnostics=None) -> FixOutcome:
+def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool, diagnostics=None, project=None) -> FixOutcome:
+    """`project` (a callable giving a fresh ProjectView for a text) lets each round see
+    the rest of the project."""
+    view = project or (lambda _text: None)
     if diagnostics is None:
-        diagnostics = lint_source(text, path, settings)
+        diagnostics = lint_source(text, path, settings, view(text))
     reported = len(diagnostics)
     applied = 0
     for _ in range(MAX_ROUNDS):
@@ -79,6 +82,6 @@ def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool, diagnos
         if problem is not None:
             return FixOutcome(text, applied, diagnostics, f"a fix produced invalid code ({problem}); it was not applied")
         text, applied = candidate, applied + count
-        diagnostics = lint_source(text, path, settings)
+        diagnostics = lint_source(text, path, settings, view(text))
     # Nested fixes land over several rounds; count findings, not rounds.
     return FixOutcome(text, min(applied, reported), diagnostics)

@@ -15,6 +15,7 @@ from tensorlint.cache import Cache, content_key
 from tensorlint.diagnostics import Diagnostic
 from tensorlint.engine import SYNTAX_ERROR_CODE, LintSettings, lint_source, syntax_error
 from tensorlint.fixer import applicable, fix_text
+from tensorlint.semantics.project import ProjectIndex, ProjectView
 from tensorlint.source import DecodeError, decode, encode
 
 # Below this many files to parse, worker start-up costs more than it saves.
@@ -31,6 +32,8 @@ class FileResult:
     fix_error: str | None = None
     internal_error: str | None = None
     text: str | None = None  # the final text, kept for stdin and for rendering
+    deps: dict = field(default_factory=dict)  # other project files consulted: path -> content hash
+    facts: dict = field(default_factory=dict)  # facts this worker extracted: content hash -> facts
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,23 @@ class Job:
     mode: str  # "check", "fix" or "diff"
     unsafe: bool
     keep_text: bool = False
+    project_root: str | None = None
+
+
+# One project index per worker process, shared by the files it checks (memoised
+# summaries). `_FACTS` is the facts cache, loaded in the main process before the
+# workers fork.
+_INDEXES: dict = {}
+_FACTS: dict = {}
+
+
+def project_index(root: str | None, settings: LintSettings) -> ProjectIndex:
+    key = (root, settings.extend_module_bases)
+    index = _INDEXES.get(key)
+    if index is None:
+        index = ProjectIndex(Path(root) if root else None, dict(_FACTS), settings.extend_module_bases)
+        _INDEXES[key] = index
+    return index
 
 
 def check_one(job: Job) -> FileResult:
@@ -53,12 +73,24 @@ def check_one(job: Job) -> FileResult:
             if SYNTAX_ERROR_CODE in job.settings.enabled:
                 result.diagnostics = [syntax_error(str(exc))]
             return result
-        if job.mode == "check":
-            result.diagnostics = lint_source(text, job.path, job.settings)
-            if job.keep_text:
-                result.text = text
-            return result
-        outcome = fix_text(text, job.path, job.settings, job.unsafe)
+        index = project_index(job.project_root, job.settings)
+        views: list[ProjectView] = []
+
+        def view(current: str) -> ProjectView:
+            views.append(ProjectView(index, job.path, current))
+            return views[-1]
+
+        try:
+            if job.mode == "check":
+                result.diagnostics = lint_source(text, job.path, job.settings, view(text))
+                if job.keep_text:
+                    result.text = text
+                return result
+            outcome = fix_text(text, job.path, job.settings, job.unsafe, project=view)
+        finally:
+            deps = set().union(*(v.deps for v in views)) if views else set()
+            result.deps = index.digest(sorted(deps))
+            result.facts, index.new_facts = index.new_facts, {}
         result.diagnostics, result.fixed, result.fix_error = outcome.diagnostics, outcome.applied, outcome.error
         result.text = outcome.text
         if outcome.applied:
@@ -119,8 +151,16 @@ def check_files(
     unsafe: bool = False,
     workers: int | None = None,
     progress: bool = False,
+    project_root: Path | None = None,
 ) -> list[FileResult]:
+    """`project_root` is where the project index looks for the files that checked
+    files import (the configuration's folder)."""
     results: list[FileResult] = []
+    root = str(project_root) if project_root is not None else None
+    _FACTS.clear()
+    _FACTS.update(cache.facts())
+    _INDEXES.clear()
+    hashes = ProjectIndex(None)  # content hashes of dependencies, read once per run
     jobs: list[Job] = []
     keys: dict[str, str] = {}
     for file in files:
@@ -136,22 +176,28 @@ def check_files(
             continue
         key = content_key(data)
         cached = cache.get(key)
-        if cached is not None:
-            diagnostics = [Diagnostic.from_dict(d, path) for d in cached]
+        if cached is not None and _deps_unchanged(cached.get("deps", {}), hashes):
+            diagnostics = [Diagnostic.from_dict(d, path) for d in cached["diagnostics"]]
             if mode == "check" or not any(applicable(d, unsafe) for d in diagnostics):
                 results.append(FileResult(path, diagnostics))
                 continue
         keys[path] = key
-        jobs.append(Job(path, data, settings, mode, unsafe))
+        jobs.append(Job(path, data, settings, mode, unsafe, project_root=root))
     workers = workers or os.cpu_count() or 1
     for result in run_jobs(jobs, workers, progress):
+        cache.add_facts(result.facts)
         if result.internal_error is None and not result.fixed and not result.fix_error:
-            cache.put(keys[result.path], [d.to_dict() for d in result.diagnostics])
+            cache.put(keys[result.path], {"diagnostics": [d.to_dict() for d in result.diagnostics], "deps": result.deps})
         result.diagnostics = [_with_filename(d, result.path) for d in result.diagnostics]
         results.append(result)
     cache.save()
     results.sort(key=lambda r: r.path)
     return results
+
+
+def _deps_unchanged(deps: dict, hashes: ProjectIndex) -> bool:
+    """Every project file the cached findings consulted still has the same content."""
+    return all(hashes.content_hash(Path(path)) == digest for path, digest in deps.items())
 
 
 def _with_filename(diagnostic: Diagnostic, path: str) -> Diagnostic:

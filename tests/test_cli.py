@@ -236,7 +236,7 @@ def test_cache_hits_and_invalidation(project):
     # Plant a marker in the cached result: a warm run must report it (proof of a hit).
     data = json.loads(cache_file.read_text())
     (entry,) = data["entries"].values()
-    entry[0]["message"] = "FROM-CACHE"
+    entry["diagnostics"][0]["message"] = "FROM-CACHE"
     cache_file.write_text(json.dumps(data))
     assert "FROM-CACHE" in run_cli("check", "bug.py", "--output-format", "concise", cwd=project).stdout
     # --no-cache neither reads it ...

@@ -116,7 +116,10 @@ def run_check(args) -> int:
         folder = None if args.no_cache else (args.cache_dir or (Path(config.cache_dir) if config.cache_dir else config.root / CACHE_DIR_NAME))
         cache = Cache(folder, settings_key(sorted(settings.enabled), settings.rule_options, settings.extend_module_bases, settings.target_torch_version))
         progress = not args.no_progress and sys.stderr.isatty() and fmt in ("full", "concise")
-        results = check_files(files, settings, cache, mode=mode, unsafe=args.unsafe_fixes, workers=args.jobs, progress=progress)
+        results = check_files(
+            files, settings, cache, mode=mode, unsafe=args.unsafe_fixes, workers=args.jobs, progress=progress,
+            project_root=config.root,
+        )
 
     return report(results, args, config, fmt, mode, from_stdin)
 
@@ -128,7 +131,9 @@ def _check_stdin(args, config, settings, discovery, mode) -> list[FileResult]:
         if mode == "fix":
             sys.stdout.buffer.write(data)
         return []
-    result = check_one(Job(name, data, settings, "diff" if mode == "diff" else mode, args.unsafe_fixes, keep_text=True))
+    job = Job(name, data, settings, "diff" if mode == "diff" else mode, args.unsafe_fixes, keep_text=True,
+              project_root=str(config.root))
+    result = check_one(job)
     if mode == "fix" and result.internal_error is None:
         # ruff's convention: the fixed source goes to stdout, findings to stderr
         sys.stdout.write(result.text if result.text is not None else data.decode("utf-8", "replace"))

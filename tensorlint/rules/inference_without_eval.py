@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 
 import libcst as cst
 
 from tensorlint.rules.base import Option, Rule
-from tensorlint.semantics.grad_mode import Frame, Point
+from tensorlint.semantics.grad_mode import MAY_EVAL_KINDS, Frame, Point
 
 _MAX_CALLER_DEPTH = 3
+# Functions whose names say a no_grad forward in training mode is deliberate
+# (re-estimating batch-norm statistics).
+_BN_IDIOM = re.compile(r"bn|batch_?norm|calib|precise|update_stats|running_stats", re.IGNORECASE)
+
+
+def _short(path: str | None) -> str:
+    return os.path.basename(path) if path else "?"
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,50 +104,193 @@ class InferenceWithoutEval(Rule):
         super().__init__(ctx, options, sink)
         ctx.calls.require()
         self._candidates: list[_Candidate] = []
+        self._unused: set = set()
 
     def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if type(func) is not cst.Name:
-            return
         grad = self.ctx.grad
         if not grad.grad_disabled():
             return
-        name = func.value
         frame = grad.frame
         if frame is None or frame.scope is None:
             return
-        bindings = frame.scope.bindings.get(name)
-        if not bindings or self.ctx.scopes.lookup(name) is not bindings:
-            return  # not bound in this function (or module script) itself
+        func = node.func
+        label = grad.grad_label() or "torch.no_grad()"
+        if type(func) is cst.Attribute:
+            # `self.model(x)` in a method: the mode comes from the methods that call it
+            if type(func.value) is cst.Name and frame.self_name is not None and func.value.value == frame.self_name:
+                name = f"{frame.self_name}.{func.attr.value}"
+                self._candidates.append(_Candidate(node, name, grad.point(), "self", label))
+            return
+        if type(func) is not cst.Name:
+            return
+        name = func.value
         if frame.self_name == name:
             return
+        bindings = frame.scope.bindings.get(name)
+        if not bindings or self.ctx.scopes.lookup(name) is not bindings:
+            if not bindings and self._enclosing_binding(frame, name):
+                # a closure variable: `_eval_epoch()` nested in `main()` uses main's model
+                self._candidates.append(_Candidate(node, name, grad.point(), "closure", label))
+            return  # not bound in this function (or module script) itself
         origin = grad.binding_mode(bindings, name)
         if origin == "eval":
             return
         # origin None (`model = build()`): only a helper that leaves it in training
         # mode can prove anything
-        self._candidates.append(_Candidate(node, name, grad.point(), origin, grad.grad_label() or "torch.no_grad()"))
+        self._candidates.append(_Candidate(node, name, grad.point(), origin, label))
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        if type(node.value) is cst.Call:
+            self._unused.add(node.value)  # `model(x)` whose output is thrown away
+
+    @staticmethod
+    def _enclosing_binding(frame: Frame, name: str):
+        outer = frame.parent
+        while outer is not None and outer.parent is not None:
+            if outer.scope is not None and name in outer.scope.bindings:
+                return outer
+            outer = outer.parent
+        return None
 
     def leave_Module(self, node: cst.Module) -> None:
         calls = self.ctx.calls
         model_names = set(self.settings["model-names"])
         for cand in self._candidates:
-            if cand.point.frame.events_for(cand.name):
-                # an explicit `.train()` before a no_grad call is deliberate (re-estimating
-                # batch-norm statistics, as torch.optim.swa_utils.update_bn does); `.eval()`
-                # or `.train(flag)` settle the mode; either way there is nothing to prove
+            if cand.origin == "self":
+                self._check_self(cand)
                 continue
+            if cand.origin == "closure":
+                self._check_closure(cand)
+                continue
+            events = cand.point.frame.events_for(cand.name)
             mode = calls.mode_at(cand.name, cand.point, cand.origin)
             if mode == "train":
+                if events and self._deliberate_train(cand):
+                    continue
                 self._report(cand, None)
                 continue
-            if mode != "param":
+            if mode != "param" or events:
                 continue
             verdict = self._callers_mode(cand.point.frame, cand.name, 0, set())
             if isinstance(verdict, str) and verdict.startswith("train:"):
                 self._report(cand, verdict[6:])
             elif verdict == "uncalled" and cand.name in model_names:
                 self._report(cand, None)
+        self._check_project_calls()
+
+    def _deliberate_train(self, cand: _Candidate) -> bool:
+        """An explicit `.train()` before a no_grad call is deliberate when the outputs
+        are thrown away (re-estimating batch-norm statistics, as
+        `torch.optim.swa_utils.update_bn` does) or the function says so by its name."""
+        if cand.node in self._unused:
+            return True
+        return bool(_BN_IDIOM.search(cand.point.frame.name))
+
+    def _check_self(self, cand: _Candidate) -> None:
+        """`self.model(x)` under no_grad in a method that does not set the mode: a
+        method of the same class that calls this one with `self.model` provably in
+        training mode (`fit()` calls `self.model.train()`, then `self.validate()`)."""
+        frame = cand.point.frame
+        attr = cand.name.split(".", 1)[1]
+        if frame.cls is None or not self.ctx.grad.is_instance_attribute(frame.cls, attr):
+            return  # `self.helper(x)`: a method, not a model
+        mode = self.ctx.calls.mode_at(cand.name, cand.point, None)
+        if mode == "train":
+            if not self._deliberate_train(cand):
+                self._report(cand, None)
+            return
+        if frame.events_for(cand.name) or mode is not None:
+            return
+        caller = self._self_callers_mode(frame, attr, 0, set())
+        if caller is not None:
+            self._report(cand, caller)
+
+    def _self_callers_mode(self, frame: Frame, attr: str, depth: int, seen: set) -> str | None:
+        if depth > _MAX_CALLER_DEPTH or frame in seen:
+            return None
+        seen.add(frame)
+        calls = self.ctx.calls
+        for site in calls.callers_of(frame):
+            caller = site.point.frame
+            if not isinstance(site.callee, tuple) or caller.self_name is None:
+                continue
+            name = f"{caller.self_name}.{attr}"
+            mode = calls.mode_at(name, site.point, None)
+            if mode == "train":
+                return f"{caller.name}"
+            if mode is None and not caller.events_for(name):
+                found = self._self_callers_mode(caller, attr, depth + 1, seen)
+                if found is not None:
+                    return found
+        return None
+
+    def _check_closure(self, cand: _Candidate) -> None:
+        """A nested function uses a model of its enclosing function: the sites there
+        that call it decide."""
+        frame = cand.point.frame
+        if frame.events_for(cand.name):
+            return
+        outer = self._enclosing_binding(frame, cand.name)
+        calls = self.ctx.calls
+        siblings = [
+            (s.point.index, t) for s in calls.sites.get(outer, ()) for t in calls.targets(s) if t is not frame
+        ]
+        for site in calls.callers_of(frame):
+            if site.point.frame is not outer:
+                continue
+            if any(
+                index < site.point.index and any(e.kind in MAY_EVAL_KINDS for e in t.events_for(cand.name))
+                for index, t in siblings
+            ):
+                continue  # another nested function may have set the mode first
+            initial = self.ctx.grad.binding_mode(outer.scope.bindings.get(cand.name), cand.name)
+            if calls.mode_at(cand.name, site.point, initial) == "train":
+                self._report(cand, outer.name)
+                return
+
+    def _check_project_calls(self) -> None:
+        """A helper of another file (`evaluate(model, loader)`) that calls the model
+        under no_grad without setting its mode, handed a model that is provably in
+        training mode here: reported at the call, naming the helper."""
+        calls = self.ctx.calls
+        grad = self.ctx.grad
+        for frame, sites in calls.sites.items():
+            for site in sites:
+                if calls.targets(site) or site.starred:
+                    continue
+                for name in {n for n in site.positional if n} | {n for _, n in site.keywords if n}:
+                    if "." in name and not name.startswith(f"{frame.self_name}."):
+                        continue
+                    summary = calls.project_effect(site, name)
+                    if summary is None or summary.get("infers") is None:
+                        continue
+                    bindings = frame.scope.bindings.get(name) if frame.scope is not None and "." not in name else None
+                    initial = grad.binding_mode(bindings, name) if bindings else None
+                    if calls.mode_at(name, site.point, initial) != "train":
+                        continue
+                    self._report_call(site, name, summary)
+
+    def _report_call(self, site, name: str, summary: dict) -> None:
+        where = _short(summary.get("file"))
+        callee = summary.get("name", "?").rsplit(".", 1)[-1]
+        runner = summary.get("infer_in")
+        inner = ""
+        if runner is not None and runner[1] != summary.get("name"):
+            inner = f" (through `{runner[1].rsplit('.', 1)[-1]}()` in {_short(runner[0])})"
+        source = self._mode_source(name, site.point)
+        message = (
+            f"`{callee}()` ({where}:{summary.get('line')}) calls `{name}` under `no_grad`{inner} without "
+            f"`{name}.eval()`, and `{name}` is still in training mode here{source} (dropout and batch norm "
+            f"stay active); call `{name}.eval()` before it or inside it"
+        )
+        self.report(site.node, message)
+
+    def _mode_source(self, name: str, point: Point) -> str:
+        action = self.ctx.calls.last_action(name, point)
+        if action is None:
+            return ""
+        line = self.ctx.module.code_for_node(getattr(action, "node")).split("(", 1)[0]
+        return f" (from `{line}()`)"
 
     def _callers_mode(self, frame: Frame, param: str, depth: int, seen: set):
         """"train:<caller>" if some caller passes a model provably in training mode,

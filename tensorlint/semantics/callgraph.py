@@ -57,9 +57,11 @@ class CallSite:
 
 class CallGraph:
     node_types = frozenset({cst.Call})  # the engine calls enter/leave only for these
-    def __init__(self, grad: GradModeTracker, trackers: list) -> None:
+    def __init__(self, grad: GradModeTracker, trackers: list, names=None, project=None) -> None:
         self._grad = grad
         self._trackers = trackers
+        self._names = names
+        self._project = project  # callees in other files (semantics/project.py)
         self._on = False
         self.sites: dict[Frame, list[CallSite]] = {}
         self._by_callee: dict | None = None
@@ -117,9 +119,16 @@ class CallGraph:
         if callee is None:
             return []
         if isinstance(callee, str):
-            caller = site.point.frame
-            if caller.parent is not None and caller.scope is not None and callee in caller.scope.bindings:
-                return []  # a local name shadows the module's function
+            frame = site.point.frame
+            while frame is not None and frame.parent is not None:
+                bindings = frame.scope.bindings.get(callee) if frame.scope is not None else None
+                if bindings:
+                    # a function nested in an enclosing function (`_eval_epoch` in `main`),
+                    # or a local name that shadows the module's function
+                    if len(bindings) == 1 and bindings[0].kind == "def" and bindings[0].node in self._grad.frames:
+                        return [self._grad.frames[bindings[0].node]]
+                    return []
+                frame = frame.parent
             return self._grad.function_frames(callee)
         return self._grad.function_frames(callee)
 
@@ -190,11 +199,18 @@ class CallGraph:
             covers = event.name == name or name.startswith(event.name + ".")
             mode = event.kind if covers and event.kind in ("train", "eval") else None
             actions.append((event.point.index, event.point, mode))
+        prefix = _self_prefix(frame)
         for site in self.sites.get(frame, ()):
-            if site.point.index != point.index and site.passes(name):
+            if site.point.index == point.index:
+                continue
+            if site.passes(name):
                 effect = self._effect(site, name)
-                if effect != "neutral":
-                    actions.append((site.point.index, site.point, effect))
+            elif isinstance(site.callee, tuple) and name.startswith(prefix):
+                effect = self._self_method_effect(site, frame, name)
+            else:
+                continue
+            if effect != "neutral":
+                actions.append((site.point.index, site.point, effect))
         actions.sort(key=lambda a: a[0])
         before = [a for a in actions if a[0] < point.index]
         later = [a for a in actions if a[0] > point.index and _shares_loop(a[1], point)]
@@ -214,13 +230,94 @@ class CallGraph:
         "eval", or None (unknown)."""
         if self.mode_neutral(site, name):
             return "neutral"
+        targets = self.targets(site)
+        if not targets:
+            return self.external_effect(site, name)
         modes = set()
-        for target in self.targets(site):
+        for target in targets:
             inner = self.inner_name(site, target, site.point.frame, name)
             modes.add(self.leaves_mode(target, inner) if inner is not None else None)
         if len(modes) == 1:
             return modes.pop()
         return None
+
+    def _self_method_effect(self, site: CallSite, frame: Frame, name: str) -> str | None:
+        """What `self.method()` does to `self.model`: its own summary; calling an
+        attribute (`self.model(x)`) changes nothing; an unknown method, unknown."""
+        targets = self.targets(site)
+        if not targets:
+            if self._grad.is_instance_attribute(site.callee[0], site.callee[1]):
+                return "neutral"
+            return None
+        modes = set()
+        for target in targets:
+            inner = self.inner_name(site, target, frame, name)
+            if inner is None:
+                return None
+            mode = self.leaves_mode(target, inner)
+            if mode is None and not self.may_train(target, inner) and not self._may_eval(target, inner):
+                mode = "neutral"
+            modes.add(mode)
+        return modes.pop() if len(modes) == 1 else None
+
+    def last_action(self, name: str, point: Point):
+        """The mode event or call that last set `name`'s mode before `point` in its
+        function, for messages: a ModeEvent, a CallSite, or None."""
+        frame = point.frame
+        best = None
+        for event in frame.events_for(name):
+            if event.point.index < point.index and (best is None or event.point.index > best[0]):
+                best = (event.point.index, event)
+        for site in self.sites.get(frame, ()):
+            if site.point.index < point.index and site.passes(name) and (best is None or site.point.index > best[0]):
+                if self._effect(site, name) not in ("neutral", None):
+                    best = (site.point.index, site)
+        return best[1] if best else None
+
+    def argument_key(self, site: CallSite, name: str) -> int | str | None:
+        """The position or keyword at which the site passes `name` itself."""
+        for position, arg in enumerate(site.positional):
+            if arg == name:
+                return position
+        for keyword, arg in site.keywords:
+            if arg == name:
+                return keyword
+        return None
+
+    def project_effect(self, site: CallSite, name: str) -> dict | None:
+        """The project index's summary of what a callee of another file (or one this
+        file's call graph does not see) does to the argument `name`."""
+        if self._project is None or self._names is None or site.starred:
+            return None
+        key = self.argument_key(site, name)
+        if key is None:
+            return None
+        func = site.node.func
+        if type(func) is cst.Name and isinstance(site.callee, str):
+            frame = site.point.frame
+            if frame.parent is not None and frame.scope is not None and func.value in frame.scope.bindings:
+                return None  # a local callable
+        qualname = self._names.qualified_name(func)
+        if qualname is None:
+            return None
+        return self._project.param_effect(qualname, key)
+
+    def external_effect(self, site: CallSite, name: str) -> str | None:
+        """What a call whose code this file's graph does not have does to `name`: the
+        project summary if the callee is in the project, else "neutral" unless the
+        callee's name says it may run or switch the model (`evaluate`, `fit`)."""
+        if not site.passes(name):
+            return None
+        summary = self.project_effect(site, name)
+        if summary is not None:
+            return summary["mode"]
+        func = site.node.func
+        text = (self._names.qualified_name(func) if self._names is not None else None) or dotted_name(func)
+        if text is None:
+            return None
+        from tensorlint.semantics.project import ProjectIndex
+
+        return ProjectIndex.external_effect(text)
 
     def leaves_mode(self, frame: Frame, name: str, depth: int = 0) -> str | None:
         key = (frame, name)
@@ -250,7 +347,10 @@ class CallGraph:
             targets = self.targets(site)
             if not targets:
                 if site.passes(name) and not self.mode_neutral(site, name):
-                    last = (site.point.index, site.point, None)
+                    effect = self.external_effect(site, name)
+                    if effect != "neutral":
+                        covers = self.argument_key(site, name) is not None
+                        last = (site.point.index, site.point, effect if covers else None)
                 continue
             modes = set()
             for target in targets:
@@ -282,7 +382,9 @@ class CallGraph:
             if caller.scope is None or site.callee not in caller.scope.bindings:
                 return True
         frames = self.targets(site)
-        if not frames or depth >= _MAX_DEPTH:
+        if not frames:
+            return site.passes(name) and self.external_effect(site, name) == "neutral"
+        if depth >= _MAX_DEPTH:
             return False
         for frame in frames:
             param = self.parameter_for(site, frame, name)
@@ -329,8 +431,9 @@ class CallGraph:
                     if self._grad.is_instance_attribute(site.callee[0], site.callee[1]):
                         continue  # `self.model(x)`: calls an attribute, not a method
                     return True  # an inherited or unknown method of self
-                if not self.mode_neutral(site, name):
-                    return True
+                if not self.mode_neutral(site, name) and self.external_effect(site, name) != "neutral":
+                    if self.external_effect(site, name) != "eval":
+                        return True
                 continue
             for target in targets:
                 inner = self.inner_name(site, target, frame, name)

@@ -45,9 +45,9 @@ class FileContext:
         from tensorlint.semantics.callgraph import CallGraph
         from tensorlint.semantics.grad_mode import GradModeTracker
 
-        self.grad = GradModeTracker(self.scopes, self.names, self.modules)  # no_grad blocks, .eval()/.train()
+        self.grad = GradModeTracker(self.scopes, self.names, self.modules, project)  # no_grad blocks, .eval()/.train()
         self.trackers.append(self.grad)
-        self.calls = CallGraph(self.grad, self.trackers)  # joins the trackers when a rule calls require()
+        self.calls = CallGraph(self.grad, self.trackers, self.names, project)  # joins the trackers when a rule calls require()
         self.guards = GuardTracker()  # enclosing if/else/try/except guards, statement and definitions
         self.trackers.append(self.guards)
 

@@ -143,10 +143,11 @@ def _literal_bool(node: cst.BaseExpression) -> bool | None:
 
 
 class GradModeTracker:
-    def __init__(self, scopes: ScopeTracker, names, modules) -> None:
+    def __init__(self, scopes: ScopeTracker, names, modules, project=None) -> None:
         self._scopes = scopes
         self._names = names
         self._modules = modules
+        self._project = project  # other files' classes and helpers (semantics/project.py)
         self.frame: Frame | None = None
         self.module_frame: Frame | None = None
         self.frames: dict[cst.CSTNode, Frame] = {}  # FunctionDef -> Frame
@@ -286,7 +287,27 @@ class GradModeTracker:
                 flag = _literal_bool(value.args[0].value) if len(value.args) == 1 else None
                 return None if flag is None else ("train" if flag else "eval")
             return None
-        return "train" if self.builds_mode_dependent_module(value) else None
+        if self.builds_mode_dependent_module(value):
+            return "train"
+        return self._project_mode(value)
+
+    def _project_mode(self, call: cst.Call) -> str | None:
+        """"train"/"eval" for a model built by a class or helper the project index knows:
+        a class of another file, a helper of this or another file that builds and
+        returns one (`model = load_model(path)`), or a well-known third-party builder."""
+        project = self._project
+        if project is None:
+            return None
+        func = call.func
+        local = None
+        if isinstance(func, cst.Name):
+            bindings = self._scopes.lookup(func.value)
+            if bindings and len(bindings) == 1 and bindings[0].kind == "def" and bindings[0].node is not None:
+                if self._scopes.module_scope.bindings.get(func.value) == bindings:
+                    local = func.value
+        qualname = None if local is not None else self._names.qualified_name(func)
+        mode = project.call_mode(qualname, local)
+        return mode if mode in ("train", "eval") else None
 
     def apply_is_neutral(self, call: cst.Call) -> bool:
         """`.apply(fn)` provably leaves the mode alone: `fn` is a lambda, or a function of

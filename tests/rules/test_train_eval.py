@@ -680,7 +680,7 @@ def f(x):
 
 def g(x, trainer):
     model = Net()
-    trainer.prepare(model)   # may have called .eval()
+    trainer.validate(model)  # its name says it may have called .eval()
     with torch.no_grad():
         return model(x)
 
@@ -842,7 +842,7 @@ def built_with_apply(x):
 
 def passed_through_a_chain(x, device):
     model = Net()
-    external.prepare(model.to(device))   # may have called .eval()
+    external.evaluate(model.to(device))  # its name says it may call .eval()
     with torch.no_grad():
         return model(x)
 """

@@ -1,0 +1,402 @@
+"""The project index (semantics/facts.py, project.py): models, modes and helpers followed
+across files, functions, methods and closures, each shape with a clean twin."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lintutil import lint, run_cli, settings_for
+from tensorlint.cache import Cache
+from tensorlint.runner import check_files
+from tensorlint.semantics.facts import extract
+from tensorlint.semantics.project import ProjectIndex, ProjectView
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+MODELS = """
+import torch
+import torch.nn as nn
+from .base import Base
+
+
+class Net(Base):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+
+
+class Plain(Base):
+    def forward(self, x):
+        return x * 2
+
+
+def load_model(path):
+    model = Net()
+    model.load_state_dict(torch.load(path))
+    return model
+
+
+def load_for_inference(path):
+    model = Net()
+    model.load_state_dict(torch.load(path))
+    model.eval()
+    return model
+"""
+BASE = """
+import torch.nn as nn
+
+
+class Base(nn.Module):
+    pass
+"""
+ENGINE = """
+import torch
+
+
+def train_one_epoch(model, loader, opt):
+    model.train()
+    for x, y in loader:
+        loss = model(x).sum()
+        loss.backward()
+        opt.step()
+
+
+def evaluate(model, loader):
+    with torch.no_grad():
+        return [model(x) for x, _ in loader]
+"""
+TRAIN = """
+import torch
+import wandb
+from mypkg import Net
+from mypkg.models import load_model, load_for_inference, Plain
+from mypkg.engine import train_one_epoch, evaluate
+
+
+def main(loader, opt):
+    model = Net()
+    wandb.watch(model)
+    for epoch in range(3):
+        train_one_epoch(model, loader, opt)
+        evaluate(model, loader)
+
+
+def infer(x):
+    model = Net()
+    print(model)
+    with torch.no_grad():
+        return model(x)
+
+
+def infer_loaded(x, device):
+    model = load_model("m.pt").to(device)
+    with torch.no_grad():
+        return model(x)
+
+
+def clean_loaded(x):
+    model = load_for_inference("m.pt")
+    with torch.no_grad():
+        return model(x)
+
+
+def clean_plain(x):
+    model = Plain()
+    with torch.no_grad():
+        return model(x)
+"""
+
+
+def project(tmp_path: Path, **overrides) -> Path:
+    files = {
+        "pyproject.toml": "[tool.tensorlint]\n",
+        "mypkg/__init__.py": "from .models import Net\n",
+        "mypkg/base.py": BASE,
+        "mypkg/models.py": MODELS,
+        "mypkg/engine.py": ENGINE,
+        "train.py": TRAIN,
+    }
+    files.update(overrides)
+    return write(tmp_path, files)
+
+
+def findings(root: Path, *args) -> list[tuple[str, int, str, str]]:
+    out = run_cli("check", "--no-cache", "--select", "TL103", "--output-format", "json", *args, cwd=root).stdout
+    return sorted((Path(d["filename"]).name, d["location"]["row"], d["code"], d["message"]) for d in json.loads(out))
+
+
+def rows(root: Path, *args) -> list[tuple[str, int]]:
+    return [(name, row) for name, row, _, _ in findings(root, *args)]
+
+
+def test_multi_file_project_model_helpers_and_loop_in_different_files(tmp_path):
+    root = project(tmp_path)
+    found = findings(root)
+    assert [(n, r) for n, r, _, _ in found] == [("train.py", 14), ("train.py", 21), ("train.py", 27)]
+    # the message names where the other half of the bug lives
+    evaluate_message = found[0][3]
+    assert "`evaluate()` (engine.py:13)" in evaluate_message
+    assert "train_one_epoch" in evaluate_message
+
+
+def test_multi_file_clean_twin(tmp_path):
+    engine = ENGINE.replace("def evaluate(model, loader):\n", "def evaluate(model, loader):\n    model.eval()\n")
+    train = TRAIN.replace("    print(model)\n", "    print(model)\n    model.eval()\n").replace(
+        'load_model("m.pt").to(device)', 'load_model("m.pt").to(device).eval()'
+    )
+    root = project(tmp_path, **{"mypkg/engine.py": engine, "train.py": train})
+    assert rows(root) == []
+
+
+def test_src_layout_and_relative_imports(tmp_path):
+    files = {
+        "pyproject.toml": "[tool.tensorlint]\n",
+        "src/proj/__init__.py": "",
+        "src/proj/nets/__init__.py": "from .classifier import Classifier\n",
+        "src/proj/nets/classifier.py": """
+            import torch.nn as nn
+            class Classifier(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.bn = nn.BatchNorm1d(4)
+                def forward(self, x):
+                    return self.bn(x)
+        """,
+        "src/proj/predict.py": """
+            import torch
+            from .nets import Classifier
+            from proj.nets.classifier import Classifier as C2
+
+            def predict(x):
+                model = Classifier()
+                with torch.no_grad():
+                    return model(x)
+
+            def predict2(x):
+                model = C2()
+                model.eval()
+                with torch.no_grad():
+                    return model(x)
+        """,
+    }
+    root = write(tmp_path, files)
+    assert rows(root) == [("predict.py", 9)]
+
+
+def test_unknown_callees_do_not_erase_the_mode_but_mode_changing_ones_do():
+    code = """
+    import torch
+    import torch.nn as nn
+    from torchinfo import summary
+    from tensorlint.runtime import Monitor
+
+    def f(x, device):
+        model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.1))
+        summary(model)
+        Monitor(model)
+        model.to(device)
+        with torch.no_grad():
+            return model(x)
+
+    def g(x, trainer):
+        model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.1))
+        trainer.validate(model)
+        with torch.no_grad():
+            return model(x)
+    """
+    assert [d.location.row for d in lint(code, select=("TL103",))] == [13]
+
+
+def test_trainer_class_validate_called_from_fit():
+    code = """
+    import torch
+    import torch.nn as nn
+
+    class Trainer:
+        def __init__(self, loader):
+            self.model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.1))
+            self.loader = loader
+
+        def fit(self):
+            for epoch in range(3):
+                self.model.train()
+                for x in self.loader:
+                    self.model(x).sum().backward()
+                self.validate()
+
+        def validate(self):
+            with torch.no_grad():
+                for x in self.loader:
+                    self.model(x)
+    """
+    code = textwrap.dedent(code)
+    [diag] = lint(code, select=("TL103",))
+    assert diag.location.row == 20 and "`fit`" in diag.message
+    fixed = code.replace("        with torch.no_grad():\n            for x in self.loader:", "        self.model.eval()\n        with torch.no_grad():\n            for x in self.loader:")
+    assert lint(fixed, select=("TL103",)) == []
+
+
+def test_nested_functions_with_the_model_as_closure_variable():
+    code = """
+    import torch
+    import torch.nn as nn
+
+    def main(loader):
+        model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.1))
+
+        def _train_epoch():
+            model.train()
+            for x in loader:
+                model(x).sum().backward()
+
+        def _eval_epoch():
+            with torch.no_grad():
+                return [model(x) for x in loader]
+
+        for epoch in range(3):
+            _train_epoch()
+            _eval_epoch()
+    """
+    code = textwrap.dedent(code)
+    assert [d.location.row for d in lint(code, select=("TL103",))] == [15]
+    twin = code.replace("    def _eval_epoch():\n", "    def _eval_epoch():\n        model.eval()\n")
+    assert lint(twin, select=("TL103",)) == []
+    assert "_set_eval" not in code
+    other_setter = code.replace(
+        "    for epoch in range(3):\n        _train_epoch()\n        _eval_epoch()",
+        "    def _set_eval():\n        model.eval()\n\n    _set_eval()\n    _eval_epoch()",
+    )
+    assert "_set_eval()" in other_setter and lint(other_setter, select=("TL103",)) == []
+
+
+def test_explicit_train_then_no_grad_inference_is_reported_except_bn_recalibration():
+    code = """
+    import torch
+
+    def eval_one_epoch(model, loader):
+        model.train()
+        with torch.no_grad():
+            for x in loader:
+                out = model(x)
+
+    def recalibrate(model, loader):
+        model.train()
+        with torch.no_grad():
+            for x in loader:
+                model(x)          # outputs thrown away: re-estimating batch-norm statistics
+    """
+    assert [d.location.row for d in lint(code, select=("TL103",))] == [8]
+
+
+def test_model_from_a_helper_in_the_same_file():
+    code = """
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(0.2)
+        def forward(self, x):
+            return self.drop(x)
+
+    def load_model(path):
+        model = Net()
+        model.load_state_dict(torch.load(path))
+        return model
+
+    def load_eval(path):
+        return Net().eval()
+
+    def a(x):
+        model = load_model("p")
+        with torch.no_grad():
+            return model(x)
+
+    def b(x):
+        model = load_eval("p")
+        with torch.no_grad():
+            return model(x)
+    """
+    assert [d.location.row for d in lint(code, select=("TL103",))] == [23]
+
+
+def test_third_party_builders_are_data():
+    code = """
+    import torch
+    import timm
+    from transformers import AutoModel, BertConfig, BertModel
+
+    def a(x):
+        model = timm.create_model("resnet50")
+        with torch.no_grad():
+            return model(x)
+
+    def b(x):
+        model = BertModel(BertConfig())
+        with torch.no_grad():
+            return model(x)
+
+    def c(x):
+        model = AutoModel.from_pretrained("bert-base-uncased")   # returned in eval mode
+        with torch.no_grad():
+            return model(x)
+    """
+    assert [d.location.row for d in lint(code, select=("TL103",))] == [9, 14]
+
+
+def test_facts_are_plain_json_and_the_index_never_imports(tmp_path):
+    root = project(tmp_path)
+    facts = extract((root / "mypkg/engine.py").read_text())
+    assert json.loads(json.dumps(facts)) == facts
+    index = ProjectIndex(root)
+    view = ProjectView(index, str(root / "train.py"), (root / "train.py").read_text())
+    assert view.is_module_class("mypkg.Net")
+    assert view.call_mode("mypkg.models.load_model") == "train"
+    assert view.call_mode("mypkg.models.load_for_inference") == "eval"
+    effect = view.param_effect("mypkg.engine.evaluate", 0)
+    assert effect["infers"] == 15 and effect["mode"] == "neutral"
+    assert view.param_effect("mypkg.engine.train_one_epoch", "model")["mode"] == "train"
+    assert {p.name for p in view.deps} == {"__init__.py", "models.py", "engine.py", "base.py"}
+
+
+def test_editing_a_helper_re_lints_its_dependents_and_only_them(tmp_path, monkeypatch):
+    root = project(tmp_path, **{f"other{i}.py": "import torch\nx = torch.ones(2)\n" for i in range(5)})
+    files = sorted(p for p in root.rglob("*.py"))
+    settings = settings_for(("TL103",))
+    cache_dir = root / ".tensorlint_cache"
+    checked: list[str] = []
+    import tensorlint.runner as runner
+
+    real = runner.check_one
+    monkeypatch.setattr(runner, "check_one", lambda job: checked.append(Path(job.path).name) or real(job))
+
+    def run():
+        checked.clear()
+        results = check_files(files, settings, Cache(cache_dir, "k"), workers=1, project_root=root)
+        return sorted((Path(r.path).name, d.location.row) for r in results for d in r.diagnostics)
+
+    assert run() == [("train.py", 14), ("train.py", 21), ("train.py", 27)]
+    assert run() == [("train.py", 14), ("train.py", 21), ("train.py", 27)] and checked == []
+    engine = root / "mypkg/engine.py"
+    engine.write_text(engine.read_text().replace("def evaluate(model, loader):\n", "def evaluate(model, loader):\n    model.eval()\n"))
+    assert run() == [("train.py", 21), ("train.py", 27)]
+    assert sorted(checked) == ["engine.py", "train.py"]  # the edited file and its dependent
+    (root / "other0.py").write_text("import torch\nx = torch.zeros(2)\n")
+    run()
+    assert checked == ["other0.py"]

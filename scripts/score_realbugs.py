@@ -103,15 +103,30 @@ def load_cases(corpus: Path = CORPUS) -> list[Case]:
     return cases
 
 
+_CHECK_ARGS = [
+    "check", "--isolated", "--select", "ALL", "--no-cache", "--output-format", "json",
+    "--exit-zero", "--no-progress", "-j", "1", ".",
+]
+
+
+def _findings_from_json(text: str, folder: Path) -> list[Finding]:
+    root = folder.resolve()
+    findings = []
+    for item in json.loads(text or "[]"):
+        path = Path(item["filename"])
+        if not path.is_absolute():
+            path = root / path
+        rel = path.resolve().relative_to(root).as_posix()
+        findings.append(Finding(item["code"], rel, item["location"]["row"], item.get("message", "")))
+    return findings
+
+
 def lint_folder_cli(folder: Path) -> list[Finding]:
-    """Lint one case folder as a project, through the CLI."""
+    """Lint one case folder as a project, through the CLI in a subprocess."""
     env = dict(os.environ, NO_COLOR="1")
     env.pop("FORCE_COLOR", None)
     proc = subprocess.run(
-        [
-            sys.executable, "-m", "tensorlint", "check", "--isolated", "--select", "ALL",
-            "--no-cache", "--output-format", "json", "--exit-zero", "--no-progress", "-j", "1", ".",
-        ],
+        [sys.executable, "-m", "tensorlint", *_CHECK_ARGS],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -119,15 +134,28 @@ def lint_folder_cli(folder: Path) -> list[Finding]:
     )
     if proc.returncode != 0:
         raise RuntimeError(f"tensorlint failed on {folder} (rc={proc.returncode}):\n{proc.stderr}")
-    root = folder.resolve()
-    findings = []
-    for item in json.loads(proc.stdout or "[]"):
-        path = Path(item["filename"])
-        if not path.is_absolute():
-            path = root / path
-        rel = path.resolve().relative_to(root).as_posix()
-        findings.append(Finding(item["code"], rel, item["location"]["row"], item.get("message", "")))
-    return findings
+    return _findings_from_json(proc.stdout, folder)
+
+
+def lint_folder_cli_in_process(folder: Path) -> list[Finding]:
+    """The same CLI run as `lint_folder_cli`, through `tensorlint.cli.main` in this process
+    (no interpreter start-up). Changes the working directory while it runs: not thread-safe."""
+    import contextlib
+    import io
+
+    from tensorlint.cli import main as cli_main
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.getcwd()
+    try:
+        os.chdir(folder)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = cli_main(list(_CHECK_ARGS))
+    finally:
+        os.chdir(previous)
+    if rc != 0:
+        raise RuntimeError(f"tensorlint failed on {folder} (rc={rc}):\n{err.getvalue()}")
+    return _findings_from_json(out.getvalue(), folder)
 
 
 def lint_folder_in_process(folder: Path) -> list[Finding]:

@@ -4,8 +4,9 @@ fixed twin must yield none of the expected codes.
 
 Cases the linter misses today carry `known_miss = "reason"` in case.toml and run as
 strict xfails, so a case that starts passing must have its `known_miss` removed.
-Single-file cases are linted in-process; multi-file cases go through the CLI, one
-project per folder, so that cross-file analysis sees the case's files together.
+Single-file cases are linted file by file with `lint_source`; multi-file cases go
+through the CLI entry point (in this process), one project per folder, so that
+cross-file analysis sees the case's files together.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ CASES = score.load_cases()
 
 
 def _lint(case, folder: Path):
-    return score.lint_folder(folder, in_process=not case.is_multi_file())
+    if case.is_multi_file():
+        return score.lint_folder_cli_in_process(folder)
+    return score.lint_folder(folder, in_process=True)
 
 
 def _param(case, reason):

@@ -400,3 +400,67 @@ def test_editing_a_helper_re_lints_its_dependents_and_only_them(tmp_path, monkey
     (root / "other0.py").write_text("import torch\nx = torch.zeros(2)\n")
     run()
     assert checked == ["other0.py"]
+
+
+ENGINE_EVAL = """
+import torch
+
+
+def train_one_epoch(model, loader, opt):
+    for x, y in loader:
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return [model(x) for x, _ in loader]
+"""
+LOOP = """
+import torch
+from mypkg.models import Net
+from mypkg.engine import train_one_epoch, evaluate
+
+
+def main(loader):
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    for epoch in range(3):
+        train_one_epoch(model, loader, opt)
+        evaluate(model, loader)
+"""
+
+
+def test_tl104_training_goes_on_in_eval_mode_after_another_files_evaluate(tmp_path):
+    root = project(tmp_path, **{"mypkg/engine.py": ENGINE_EVAL, "loop.py": LOOP})
+    out = run_cli("check", "--no-cache", "--select", "TL104", "--output-format", "concise", cwd=root).stdout
+    assert out.splitlines()[0].startswith("loop.py:13:9: TL104") and "`evaluate()` leaves `model` in eval mode" in out
+    # clean twin: the epoch helper puts the model back into training mode itself
+    engine = ENGINE_EVAL.replace("def train_one_epoch(model, loader, opt):\n", "def train_one_epoch(model, loader, opt):\n    model.train()\n")
+    root2 = project(tmp_path / "twin", **{"mypkg/engine.py": engine, "loop.py": LOOP})
+    assert run_cli("check", "--no-cache", "--select", "TL104", cwd=root2).returncode == 0
+
+
+def test_tl104_helper_that_trains_then_evaluates_is_not_flagged():
+    code = """
+    import torch
+
+    def train_and_validate(model, opt, loader):
+        model.train()
+        for x in loader:
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            return [model(x) for x in loader]
+
+    def main(model, loader):
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            train_and_validate(model, opt, loader)
+    """
+    assert lint(code, select=("TL104",)) == []

@@ -183,6 +183,9 @@ class TrainModeNotRestored(Rule):
         for site in calls.sites.get(frame, ()):
             if loop not in site.point.loops or not site.passes(model):
                 continue
+            summary = None if calls.targets(site) else calls.project_effect(site, model)
+            if summary is not None and summary.get("trains"):
+                return True  # `train_one_epoch(model, ...)` of another file steps it
             for target in calls.targets(site):
                 param = calls.parameter_for(site, target, model)
                 if param is None or not self._forwards_in(target, None, param):
@@ -216,7 +219,16 @@ class TrainModeNotRestored(Rule):
                 for name in dict.fromkeys(names):
                     inner = calls.inner_name(site, target, frame, name)
                     if inner is not None and calls.leaves_eval(target, inner):
+                        first = target.events_for(inner)
+                        if first and first[0].kind == "train" and first[0].name == inner:
+                            continue  # the helper starts with `.train()`: its own steps run in train mode
                         yield name, site.node, site.point, target.name
+            if not calls.targets(site) and not site.starred:
+                # a helper of another file of the project (`evaluate(model)` in engine.py)
+                for name in dict.fromkeys(n for n in (*site.positional, *(v for _, v in site.keywords)) if n):
+                    summary = calls.project_effect(site, name)
+                    if summary is not None and summary["mode"] == "eval" and summary.get("first") != "train":
+                        yield name, site.node, site.point, summary["name"].rsplit(".", 1)[-1]
 
     def _restored(self, frame: Frame, loop: cst.CSTNode, model: str, site: cst.CSTNode) -> bool:
         """Something in the loop may put `model` back into training mode."""
@@ -240,9 +252,11 @@ class TrainModeNotRestored(Rule):
                     if self.ctx.grad.is_instance_attribute(call.callee[0], call.callee[1]):
                         continue  # `self.model(x)`: calls an attribute, not a method
                     return True  # an inherited method of the instance may call .train()
-                if not calls.mode_neutral(call, model):
-                    return True
-                continue
+                if calls.mode_neutral(call, model):
+                    continue
+                if call.passes(model) and calls.external_effect(call, model) in ("neutral", "eval"):
+                    continue  # another file's helper that leaves it alone or evaluates it
+                return True
             for target in targets:
                 inner = calls.inner_name(call, target, frame, model)
                 if inner is None or calls.may_train(target, inner):

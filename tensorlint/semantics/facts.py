@@ -29,7 +29,7 @@ import ast
 import builtins
 import re
 
-FACTS_VERSION = 3
+FACTS_VERSION = 4
 
 _MODE_WORDS = re.compile(r"dropout|batchnorm|batch_norm|transformer|\.training\b", re.IGNORECASE)
 _SETS_OWN_MODE = re.compile(r"\.eval\(\)|\.train\(|def train\b|requires_grad_\(False\)")
@@ -107,6 +107,7 @@ class _FunctionWalker:
         self.prefix = prefix
         self.grad = ["off"] if nograd else []
         self.cond = 0
+        self.steps = False  # calls `.backward()` or `.step()`: a training step
 
     # -- events -----------------------------------------------------------------------
     def _add(self, name: str, event: list) -> None:
@@ -236,6 +237,8 @@ class _FunctionWalker:
         line = node.lineno
         if isinstance(func, ast.Attribute):
             method = func.attr
+            if method in ("backward", "step"):
+                self.steps = True
             receiver = self._name_of(func.value)
             if receiver is not None:
                 if method == "eval" and not node.args and not node.keywords:
@@ -349,6 +352,7 @@ def function_facts(node, imports: dict[str, str], self_name: str | None, out: di
         "returns": walker.returns,
         "annotation": annotation,
         "end": getattr(node, "end_lineno", node.lineno),
+        "steps": walker.steps,
     }
 
 

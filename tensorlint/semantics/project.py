@@ -521,6 +521,8 @@ class ProjectIndex:
         events.sort(key=lambda e: e[2])
         infers = None
         infer_in = None
+        first = None
+        trains = False
         changed = False
         last = "neutral"
         last_cond = False
@@ -531,17 +533,23 @@ class ProjectIndex:
             if kind == "infer":
                 if event[3] == "off" and not changed and infers is None:
                     infers, infer_in = event[2], (str(path), name)
+                if event[3] == "on" and func.get("steps"):
+                    trains = True  # a forward with autograd on, and a backward/step
                 continue
             if kind == "call":
                 effect = self._call_effect(event, path, func, depth)
                 inner = self._callee_summary(event, path, func, depth)
                 if inner is not None and inner.get("infers") is not None and not changed and infers is None:
                     infers, infer_in = event[2], inner.get("infer_in")
+                if inner is not None and inner.get("trains"):
+                    trains = True
                 if effect == "neutral":
                     continue
                 mode = effect
             else:
                 mode = kind if kind in ("train", "eval") else None
+            if not changed:
+                first = mode if not event[1] else None
             changed = True
             last, last_cond = mode, event[1]
         if infers is not None and any(
@@ -549,7 +557,7 @@ class ProjectIndex:
         ):
             infers = None  # set later, maybe before the call in the next iteration
         mode = None if last_cond else last
-        return {"mode": mode, "infers": infers, "infer_in": infer_in}
+        return {"mode": mode, "infers": infers, "infer_in": infer_in, "first": first, "trains": trains}
 
     def _callee_summary(self, event: list, path: Path, func: dict, depth: int) -> dict | None:
         callee, position = event[3], event[4]

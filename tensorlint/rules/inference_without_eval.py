@@ -34,29 +34,48 @@ class InferenceWithoutEval(Rule):
     """## What it does
     Flags a call of a model (`model(x)`) under `torch.no_grad()` or
     `torch.inference_mode()` (block or decorator) while the model is provably still in
-    training mode:
-    - the model was built in the same function (an `nn.Module` class of this file whose
-      code uses dropout, batch norm, transformer layers or `self.training`; a `torch.nn`
-      dropout/batch-norm/transformer layer or an `nn.Sequential` holding one; a
-      `torchvision.models` constructor) and none of `.eval()`, `.train(False)` or
-      `.train()` was called on it in the function; or
-    - earlier in the function it was handed to a function of this file that leaves it
-      in training mode (a `train(model, ...)` helper that calls `model.train()`); or
-    - the model is a parameter of the function, the function does not set the mode
-      itself, and a caller in this file passes it a model that is provably in training
-      mode by the rules above (followed through up to three levels of callers).
+    training mode. The model and its mode are followed across the project (the
+    project index, `semantics/project.py`):
+    - the model was built in the same function, by a class whose mode matters (an
+      `nn.Module` of this or another project file using dropout, batch norm,
+      transformer layers or `self.training`, also through base classes in other
+      files; a `torch.nn` dropout/batch-norm/transformer layer or an `nn.Sequential`
+      holding one; `torchvision.models`/`timm.create_model` builders,
+      `transformers` models built from a config), or returned by a helper of the
+      project that builds one and never calls `.eval()` (`model = load_model(path)`),
+      and nothing set the mode before the call;
+    - `.train()` was called on it earlier in the function (an `eval_one_epoch` that
+      starts with `model.train()`), unless the outputs are thrown away or the function
+      is named for batch-norm recalibration (`update_bn`, `recalibrate_bn`): that is
+      the deliberate re-estimation of batch-norm statistics;
+    - it was handed, before the call, to a helper that leaves it in training mode
+      (`train_one_epoch(model, ...)` that calls `model.train()`), in this file or
+      another one;
+    - it is a parameter and a caller in this file passes a model provably in training
+      mode (followed through up to three levels of callers); a method's
+      `self.model(x)` when another method of the class calls it right after
+      `self.model.train()` (`fit()` then `self.validate()`); a nested function's
+      closure variable when the enclosing function calls it with the model in
+      training mode;
+    - **across files**, reported at the call: a helper of another project file
+      (`evaluate(model, loader)` in `engine.py`) that calls the model under `no_grad`
+      without setting its mode, handed a model that is provably in training mode.
+      The message names the helper and its file and line.
 
-    Not flagged: an explicit `.train()` before the call in the same function
-    (deliberate, e.g. re-estimating batch-norm statistics as
-    `torch.optim.swa_utils.update_bn` does); `self(...)` inside a module's own method
-    (the caller owns the mode); functions that set the mode from a parameter
-    (`model.train(mode)`); models handed, before the call, to a function whose code is
-    not in this file (it may have called `.eval()`), or to one that changes the mode
-    only conditionally; models loaded with `from_pretrained` (returned in eval mode);
-    `.eval()` reached through methods that return the module (`model.to(device).eval()`);
-    models whose mode `model.apply(...)` or a loop over `model.modules()` may change;
-    and anything whose mode cannot be proven, such as a model used after a loop that
-    might not have run.
+    Passing the model to a function whose code is not in the project (`print`,
+    `wandb.watch`, `summary`, `Monitor`, `model.to(device)`) keeps its mode; only a
+    callee whose name says it may run or switch the model (`evaluate`, `validate`,
+    `fit`, `train`, `test`, `predict`, ...) makes the mode unknown. Well-known
+    third-party classes and builders are listed as data in
+    `tensorlint/data/third_party_models.json`.
+
+    Not flagged: `self(...)` inside a module's own method (the caller owns the mode);
+    functions that set the mode from a parameter (`model.train(mode)`); models
+    loaded with `from_pretrained` (returned in eval mode); `.eval()` reached through
+    methods that return the module (`model.to(device).eval()`); models whose mode
+    `model.apply(...)` or a loop over `model.modules()` may change; and anything
+    whose mode cannot be proven, such as a model used after a loop that might not
+    have run.
 
     ## Why is this bad?
     `no_grad` and `inference_mode` only switch off autograd; they do not put the model

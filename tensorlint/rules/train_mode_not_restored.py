@@ -33,10 +33,17 @@ class TrainModeNotRestored(Rule):
     The model must also run a forward pass with autograd on inside the loop
     (`model(x)`), so a copy that is only evaluated there (an EMA model) is not flagged.
 
+    Helpers in other files of the project count too (the project index): an
+    `evaluate(model)` in `engine.py` that calls `model.eval()` is an eval site, and a
+    `train_one_epoch(model, ...)` there that runs the model and steps is the loop's
+    training.
+
     Not flagged: a `.train(...)` call on the model anywhere in the loop (also through a
-    helper of this file), `.eval()` followed by `return`/`break`/`raise` in the same
-    block, and loops that hand the model to a function whose code is not in this file
-    (it may call `.train()`).
+    helper of this or another project file), `.eval()` followed by
+    `return`/`break`/`raise` in the same block, a helper that starts with
+    `model.train()` itself (its steps run in training mode whatever the caller did),
+    and loops that hand the model to a function whose code is not in the project and
+    whose name says it may train it.
 
     ## Why is this bad?
     After the first evaluation the model stays in eval mode, so from the second epoch

@@ -464,3 +464,30 @@ def test_tl104_helper_that_trains_then_evaluates_is_not_flagged():
             train_and_validate(model, opt, loader)
     """
     assert lint(code, select=("TL104",)) == []
+
+
+def test_tl108_list_of_a_project_class_whose_base_is_in_another_file(tmp_path):
+    files = {
+        "pyproject.toml": "[tool.tensorlint]\n",
+        "pk/__init__.py": "",
+        "pk/base.py": "import torch.nn as nn\n\n\nclass Base(nn.Module):\n    pass\n",
+        "pk/heads.py": """
+            import torch
+            import torch.nn as nn
+            from .base import Base
+
+            class Head(Base):
+                def __init__(self, d):
+                    super().__init__()
+                    self.fc = nn.Linear(d, d)
+
+            class Model(Base):
+                def __init__(self, n):
+                    super().__init__()
+                    self.heads = [Head(4) for _ in range(n)]
+                    self.ok = nn.ModuleList([Head(4) for _ in range(n)])
+        """,
+    }
+    root = write(tmp_path, files)
+    out = run_cli("check", "--no-cache", "--select", "TL108", "--output-format", "concise", cwd=root).stdout
+    assert [line.split(" ")[0] for line in out.splitlines() if "TL108" in line] == ["pk/heads.py:14:22:"]

@@ -38,7 +38,7 @@ class FileContext:
         self.scopes = ScopeTracker()
         self.names = NameResolver(self.scopes)
         self.tensors = TensorInference(self.scopes, self.names)
-        self.modules = ModuleInference(self.scopes, self.names, extend_module_bases)
+        self.modules = ModuleInference(self.scopes, self.names, extend_module_bases, project)
         # Trackers see every node before the rules do (enter) and after them (leave).
         self.trackers: list = [self.scopes]
         self.trackers.append(self.modules.members)  # `self.<attr>` assigned in module __init__

@@ -246,10 +246,11 @@ def _methods_of(node: cst.ClassDef) -> dict[str, cst.FunctionDef]:
 
 
 class ModuleInference:
-    def __init__(self, scopes: ScopeTracker, names: NameResolver, extra_bases=()) -> None:
+    def __init__(self, scopes: ScopeTracker, names: NameResolver, extra_bases=(), project=None) -> None:
         self._scopes = scopes
         self._names = names
         self._extra_bases = frozenset(extra_bases)
+        self._project = project  # classes of other project files (semantics/project.py)
         self._verdicts: dict[cst.ClassDef, bool] = {}
         # Tracker of `self.<attr>` assignments in `__init__`; registered in FileContext.trackers.
         self.members = ModuleMembers(scopes, self)
@@ -279,7 +280,11 @@ class ModuleInference:
             if bindings and all(b.kind == "class" for b in bindings):
                 return all(self.is_module_class(b.node) for b in bindings)  # type: ignore[arg-type]
         qualname = self._names.qualified_name(base)
-        return qualname is not None and self.is_module_base_name(qualname)
+        if qualname is None:
+            return False
+        if self.is_module_base_name(qualname):
+            return True
+        return self._project is not None and self._project.is_module_class(qualname)
 
     def enclosing_module_method(self) -> tuple[cst.ClassDef, cst.FunctionDef] | None:
         """(class, method) when the innermost function is a method of an nn.Module class."""
@@ -325,7 +330,17 @@ class ModuleInference:
         cls = self.local_class(call.func)
         if cls is not None and self.is_module_class(cls):
             return cls.name.value
-        return None
+        qualname = self._project_module(call.func)
+        return qualname
+
+    def _project_module(self, func: cst.BaseExpression) -> str | None:
+        """The qualified name of an nn.Module class defined in another project file."""
+        if self._project is None or type(func) not in (cst.Name, cst.Attribute):
+            return None
+        qualname = self._names.qualified_name(func)
+        if qualname is None or qualname.startswith(("torch.", "builtins.")):
+            return None
+        return qualname if self._project.is_module_class(qualname) else None
 
     def is_stateful_construction(self, call: cst.Call) -> bool:
         """True when `call` builds a module with parameters, buffers, or train/eval
@@ -335,7 +350,10 @@ class ModuleInference:
         if name is not None:
             return name in STATEFUL_TORCH_NN
         cls = self.local_class(call.func)
-        return cls is not None and self.is_module_class(cls) and self.is_stateful_class(cls)
+        if cls is not None:
+            return self.is_module_class(cls) and self.is_stateful_class(cls)
+        qualname = self._project_module(call.func)
+        return qualname is not None and self._project.is_stateful_module(qualname)
 
     def is_stateful_class(self, cls: cst.ClassDef, _seen=None) -> bool:
         seen = _seen or set()

@@ -651,6 +651,14 @@ class ProjectView:
         found = self._symbol(qualname)
         return found is not None and found[0] == "class" and bool(self._ask(self.index.is_module_class, found[1], found[2]))
 
+    def is_stateful_module(self, qualname: str | None) -> bool:
+        """A project nn.Module class with layers of its own or mode-dependent code."""
+        found = self._symbol(qualname)
+        if found is None or found[0] != "class" or not self._ask(self.index.is_module_class, found[1], found[2]):
+            return False
+        cls = self.index._class(found[1], found[2])
+        return bool(cls and (cls["layers"] or cls["mode_words"]))
+
     def forward_returns(self, qualname: str | None) -> str | None:
         """For an nn.Module class of the project: what calling an instance returns,
         "probability", "log_probability", or None (unknown)."""

@@ -58,6 +58,8 @@ MODE_NEUTRAL_METHODS = frozenset(
         "share_memory", "apply", "to_empty",
     }
 )
+# Wrappers whose mode is the wrapped module's (`model = nn.DataParallel(model)`).
+_MODE_SHARING_WRAPPERS = frozenset({"DataParallel", "DistributedDataParallel", "DDP", "compile"})
 # Methods of nn.Module that return the module itself.
 SELF_RETURNING_METHODS = MODE_NEUTRAL_METHODS | {"train", "eval"}
 # Methods handing out the submodules, whose mode the caller may then change.
@@ -558,11 +560,19 @@ def chain_root(expr: cst.BaseExpression) -> cst.BaseExpression:
 
 
 def _neutral_rebinding(value: cst.BaseExpression, name: str) -> bool:
-    """`model.to(device)`, `model.cuda().float()`: the same object, mode unchanged."""
-    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
-        if value.func.attr.value not in MODE_NEUTRAL_METHODS:
-            return False
-        value = value.func.value
+    """`model.to(device)`, `model.cuda().float()`: the same object, mode unchanged;
+    `nn.DataParallel(model)`, `DistributedDataParallel(model, ...)`, `torch.compile(model)`:
+    wrappers that share the module and its mode."""
+    while isinstance(value, cst.Call):
+        func = value.func
+        if isinstance(func, cst.Attribute) and func.attr.value in MODE_NEUTRAL_METHODS:
+            value = func.value
+            continue
+        wrapper = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        if wrapper in _MODE_SHARING_WRAPPERS and value.args and value.args[0].keyword is None and not value.args[0].star:
+            value = value.args[0].value
+            continue
+        return False
     return isinstance(value, cst.Name) and value.value == name
 
 

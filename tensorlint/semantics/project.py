@@ -461,7 +461,10 @@ class ProjectIndex:
     def call_mode(self, written: str, path: Path, depth: int = 0) -> str | None:
         """The mode of the model a call of `written` (as written in `path`) returns:
         "train", "eval", "model" (a model, mode unknown), or None (not known to be a model)."""
-        qualname = self.qualify(written, path)
+        return self.qualified_call_mode(self.qualify(written, path), path, self.symbol(written, path), depth)
+
+    def qualified_call_mode(self, qualname: str, path: Path, resolved=None, depth: int = 0) -> str | None:
+        """`call_mode` for a fully qualified callee (`resolved`: its project symbol)."""
         tp = third_party()
         if _matches(qualname, tp["eval_mode_builders"]):
             return "eval"
@@ -469,7 +472,6 @@ class ProjectIndex:
             return "train"
         if qualname.startswith("torch.nn.") and qualname.count(".") == 2:
             return "train" if any(w in qualname for w in _MODE_LAYER_WORDS) else None
-        resolved = self.symbol(written, path)
         if resolved is None:
             if "." in qualname and _matches(qualname, tp["module_bases"]) and qualname[:1].isalpha():
                 last = qualname.rsplit(".", 1)[-1]
@@ -684,23 +686,12 @@ class ProjectView:
             return ProjectIndex(None).call_mode(qualname, Path("-")) if qualname and not local else None
         if local is not None:
             return self._ask(self.index.call_mode, local, self.path)
-        if not qualname or qualname.startswith("."):
-            return self._ask(self._relative_call_mode, qualname) if qualname else None
-        return self._ask(self.index.call_mode, qualname, self.path)
-
-    def _relative_call_mode(self, qualname: str) -> str | None:
-        found = self.index.resolve(qualname, self.path)
-        if found is None:
+        if not qualname:
             return None
-        if found[0] == "class":
-            if self.index.is_mode_dependent(found[1], found[2]):
-                return "train"
-            return "model" if self.index.is_module_class(found[1], found[2]) else None
-        if found[0] == "function":
-            returned = self.index.function_returns(found[1], found[2])
-            if returned is not None and returned.startswith("model"):
-                return returned.partition(":")[2] or "model"
-        return None
+        return self._ask(self._qualified_call_mode, qualname)
+
+    def _qualified_call_mode(self, qualname: str) -> str | None:
+        return self.index.qualified_call_mode(qualname, self.path, self.index.resolve(qualname, self.path))
 
     def param_effect(self, qualname: str | None, param: str | int) -> dict | None:
         """What a project function (not of this file) does to the argument it receives

@@ -22,6 +22,9 @@ ITERABLE_DATASET_BASES = frozenset(
         "webdataset.WebDataset", "webdataset.DataPipeline", "webdataset.IterableDataset",
     }
 )
+# Builders whose datasets are iterable-style: torchtext's datasets are IterDataPipes
+# since torchtext 0.12.
+ITERABLE_DATASET_PREFIXES = ("torchtext.datasets.",)
 # Text of a dataset class that hands out CUDA tensors (which worker processes cannot create).
 _CUDA_TEXT = re.compile(r"""\.cuda\(|\.to\(\s*["']cuda|device\s*=\s*["']cuda|torch\.device\(\s*["']cuda""")
 _MAX_DEPTH = 5
@@ -36,7 +39,8 @@ class DataloaderNumWorkers(Rule):
     Not flagged where worker processes are the wrong advice: the dataset is an
     iterable-style one (a class of the file deriving from `IterableDataset` or
     `IterDataPipe`, directly or through other classes of the file, or with `__iter__`
-    and no `__getitem__`; or a known one such as `webdataset.WebDataset`), where each
+    and no `__getitem__`; or a known one such as `webdataset.WebDataset` or a
+    `torchtext.datasets` builder, which returns DataPipes), where each
     worker replays the whole stream unless it shards itself, or a class of the file
     that produces CUDA tensors (`.cuda()`, `.to("cuda")`, `device="cuda"`), which worker
     processes cannot create.
@@ -93,7 +97,8 @@ class DataloaderNumWorkers(Rule):
         for origin in origins:
             if not isinstance(origin, cst.Call):
                 return False
-            if self.ctx.qualified_name(origin.func) in ITERABLE_DATASET_BASES:
+            qualname = self.ctx.qualified_name(origin.func)
+            if qualname is not None and (qualname in ITERABLE_DATASET_BASES or qualname.startswith(ITERABLE_DATASET_PREFIXES)):
                 continue
             cls = self.ctx.modules.local_class(origin.func)
             if cls is None or not (self._iterable_class(cls) or _CUDA_TEXT.search(self.ctx.code_for(cls))):

@@ -68,7 +68,8 @@ class DropoutTrainingDefault(Rule):
     function or class saying "always", "MC dropout", "Monte Carlo", "even at
     eval/inference/test time", "keep dropout on" or "uncertainty", a docstring saying
     dropout is always on, or a function or class named for it (`MCDropout`,
-    `mc_forward`, `enable_dropout`). The fix would switch such dropout off.
+    `mc_forward`, `enable_dropout`, Tacotron 2's `Prenet`). The fix would switch such
+    dropout off.
 
     ## Options
     - `safe-fix-methods` (list of method names, default `["forward"]`).

@@ -69,7 +69,7 @@ class DropoutTrainingLiteralTrue(Rule):
     mentioning training, eval, "deliberate", "intentional", or any of the
     always-on phrases TL101 honours: "always", Monte-Carlo or MC dropout, "even at
     inference time", ...), or whose enclosing function or class says dropout is always
-    on (docstring, or a name like `MCDropout`), is taken as deliberate and not
+    on (docstring, or a name like `MCDropout`, or Tacotron 2's `Prenet`), is taken as deliberate and not
     flagged; otherwise suppress with `# noqa: TL102` or the `ignore-functions` option.
 
     ## Example

@@ -29,8 +29,9 @@ class ExpMinusOne(Rule):
     (TorchFix TOR107.) Nor is a difference rounded to a whole number right away
     (`(torch.exp(x) - 1).round()`, `.long()`, `.int()`, `.floor()`, `.ceil()`,
     `.to(torch.long)`, `int(...)`, `round(...)`, `torch.round(...)`, also through
-    `.clamp(...)`), e.g. turning a predicted `log1p` count back into a count: the
-    digits `expm1` would keep are rounded away.
+    `.clamp(...)` or a scale factor, or in the next statement: `y = torch.exp(x) - 1`
+    then `y = y.round()`), e.g. turning a predicted `log1p` count back into a count:
+    the digits `expm1` would keep are rounded away.
 
     ## Why is this bad?
     For small `x`, `exp(x)` is close to 1 and the subtraction cancels almost every
@@ -94,6 +95,14 @@ class ExpMinusOne(Rule):
         return None
 
     def _pass_through_input(self, expr: cst.BaseExpression) -> cst.BaseExpression | None:
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Multiply, cst.Divide)):
+            # scaled before rounding: `((exp(x) - 1) * d_factor).round()`; only the
+            # absolute error counts when rounding, and a scale keeps it far below 0.5
+            if isinstance(expr.left, cst.BinaryOperation) and isinstance(expr.left.operator, cst.Subtract):
+                return expr.left
+            if isinstance(expr.right, cst.BinaryOperation) and isinstance(expr.right.operator, cst.Subtract) and isinstance(expr.operator, cst.Multiply):
+                return expr.right
+            return None
         if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Attribute):
             return None
         if expr.func.attr.value not in _PASS_THROUGH_METHODS:
@@ -105,10 +114,45 @@ class ExpMinusOne(Rule):
             return expr.args[0].value
         return None
 
+    def _rounded_next(self, node: cst.BinaryOperation) -> bool:
+        """`y = torch.exp(x) - 1` whose next statement is `y = y.round()` (or
+        `torch.round(y)`, `y.long()`, ...): rounded right away, one statement later."""
+        guards = self.ctx.guards
+        statement = guards.statement
+        if statement is None or len(statement.body) != 1:
+            return False
+        assign = statement.body[0]
+        if not (
+            isinstance(assign, cst.Assign)
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+            and assign.value is node
+        ):
+            return False
+        name = assign.targets[0].target.value
+        following = guards.next_statement()
+        if not isinstance(following, cst.SimpleStatementLine) or len(following.body) != 1:
+            return False
+        after = following.body[0]
+        if not (
+            isinstance(after, cst.Assign)
+            and len(after.targets) == 1
+            and isinstance(after.targets[0].target, cst.Name)
+            and after.targets[0].target.value == name
+            and isinstance(after.value, cst.Call)
+        ):
+            return False
+        rounded = self._rounding_input(after.value)
+        while rounded is not None:
+            if isinstance(rounded, cst.Name) and rounded.value == name:
+                return True
+            rounded = self._pass_through_input(rounded)
+        return False
+
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         if not isinstance(node.operator, cst.Subtract) or not is_literal_one(node.right):
             return
-        if node in self._rounded:
+        if node in self._rounded or self._rounded_next(node):
             return  # rounded to a whole number right away: the lost digits never count
         left = node.left
         if not isinstance(left, cst.Call):

@@ -37,13 +37,18 @@ _INTEGER_PRESERVING_METHODS = frozenset(
     {
         "float", "double", "half", "bfloat16", "to", "type", "type_as", "sum", "cumsum", "abs", "item", "squeeze",
         "unsqueeze", "view", "reshape", "flatten", "t", "clone", "detach", "cpu", "cuda", "contiguous", "expand",
-        "expand_as", "repeat", "max", "min", "clamp", "clamp_min", "clamp_max", "clip", "neg",
+        "expand_as", "repeat", "max", "min", "clamp", "clamp_min", "clamp_max", "clip", "neg", "permute",
+        "transpose", "flip", "roll", "index_select", "gather", "masked_select", "cummax", "cummin",
     }
+)
+# torch functions that put tensors together: whole numbers in, whole numbers out.
+_JOINING_FUNCTIONS = frozenset(
+    {"torch.stack", "torch.cat", "torch.concat", "torch.meshgrid", "torch.cartesian_prod", "torch.broadcast_tensors"}
 )
 _INTEGER_DTYPES = re.compile(r"\b(?:long|int|int8|int16|int32|int64|uint8|short|bool)\b")
 # Names that hold counts, lengths, positions or indices (last word, or a leading `num_`/`n_`).
 _INTEGER_NAME = re.compile(
-    r"(?:^|_)(?:counts?|cnts?|freqs?|frequenc(?:y|ies)|lengths?|lens|positions|indices|idx|idxs|steps?|epochs?|iters?"
+    r"(?:^|_)(?:counts?|cnts?|freqs?|frequenc(?:y|ies)|lengths?|lens?|positions|indices|idx|idxs|steps?|epochs?|iters?"
     r"|iterations?|degrees?|deg|ranks|occurrences?|num)$|^(?:num|n)_",
     re.IGNORECASE,
 )
@@ -51,36 +56,50 @@ _INTEGER_ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide, cst
 _MAX_DEPTH = 8
 
 
-def integer_valued(ctx, expr: cst.BaseExpression, depth: int = 0) -> bool:
+def integer_valued(ctx, expr: cst.BaseExpression, depth: int = 0, _names: frozenset[str] = frozenset()) -> bool:
     """`expr` provably holds whole numbers (its dtype may still be floating point):
     counts (`bincount`, `(mask).sum()`), positions (`torch.arange(n)`), `.long()`,
-    `.int()`, rounded values, lengths, and names that say so (`counts`, `num_tokens`)."""
+    `.int()`, rounded values, lengths, and names that say so (`counts`, `num_tokens`).
+    A name is judged by all of its assignments; one that refers back to the name
+    (`n = n.float()`) is judged by the others."""
     if depth > _MAX_DEPTH:
         return False
     depth += 1
+    if isinstance(expr, cst.Name) and expr.value in _names:
+        return True  # a re-binding from itself: whole numbers stay whole if the others are
+    if isinstance(expr, cst.Name) and not _INTEGER_NAME.search(expr.value):
+        origins = value_origins(ctx, expr)
+        names = _names | {expr.value}
+        return bool(origins) and all(integer_valued(ctx, origin, depth, names) for origin in origins)
+    return _integer_valued(ctx, expr, depth, _names)
+
+
+def _integer_valued(ctx, expr: cst.BaseExpression, depth: int, names: frozenset[str]) -> bool:
+    def whole(sub: cst.BaseExpression) -> bool:
+        return integer_valued(ctx, sub, depth, names)
+
     if isinstance(expr, cst.Integer):
         return True
     if isinstance(expr, cst.Comparison):
         return True  # booleans
     if isinstance(expr, cst.Name):
-        if _INTEGER_NAME.search(expr.value):
-            return True
-        origins = value_origins(ctx, expr)
-        return bool(origins) and all(integer_valued(ctx, origin, depth) for origin in origins)
+        return True  # named like a count (other names are followed by `integer_valued`)
+    if isinstance(expr, cst.IfExp):
+        return whole(expr.body) and whole(expr.orelse)
     if isinstance(expr, cst.Attribute):
         return expr.attr.value in ("ndim",) or bool(_INTEGER_NAME.search(expr.attr.value))
     if isinstance(expr, cst.Subscript):
         value = expr.value
         if isinstance(value, cst.Attribute) and value.attr.value == "shape":
             return True
-        return integer_valued(ctx, value, depth)
+        return whole(value)
     if isinstance(expr, cst.UnaryOperation):
-        return isinstance(expr.operator, cst.Minus) and integer_valued(ctx, expr.expression, depth)
+        return isinstance(expr.operator, cst.Minus) and whole(expr.expression)
     if isinstance(expr, cst.BinaryOperation):
         return (
             isinstance(expr.operator, _INTEGER_ARITHMETIC)
-            and integer_valued(ctx, expr.left, depth)
-            and integer_valued(ctx, expr.right, depth)
+            and whole(expr.left)
+            and whole(expr.right)
         )
     if not isinstance(expr, cst.Call):
         return False
@@ -88,11 +107,26 @@ def integer_valued(ctx, expr: cst.BaseExpression, depth: int = 0) -> bool:
     qualname = ctx.qualified_name(func)
     if qualname is not None:
         if qualname == "torch.arange":
-            return not any(isinstance(arg.value, cst.Float) or arg.star for arg in expr.args if arg.keyword is None)
+            # `arange(end)` counts 0, 1, 2, ...; with a start (and a step), those must be whole
+            positional = [arg for arg in expr.args if arg.keyword is None]
+            if any(arg.star for arg in positional) or any(arg.keyword.value in ("start", "step") for arg in expr.args if arg.keyword):
+                return False
+            return len(positional) == 1 or all(whole(arg.value) for i, arg in enumerate(positional) if i != 1)
         if qualname == "builtins.round":
             return len(expr.args) == 1
-        if qualname in ("torch.sum", "torch.cumsum") and expr.args:
-            return integer_valued(ctx, expr.args[0].value, depth)
+        if qualname in ("torch.sum", "torch.cumsum", "torch.abs", "torch.flatten") and expr.args:
+            return whole(expr.args[0].value)
+        if qualname in _JOINING_FUNCTIONS:
+            # `torch.stack(torch.meshgrid(torch.arange(h), torch.arange(w)))`
+            parts = []
+            for arg in expr.args:
+                if arg.keyword is not None:
+                    continue
+                if arg.star or not isinstance(arg.value, (cst.List, cst.Tuple)):
+                    parts.append(arg.value)
+                else:
+                    parts.extend(element.value for element in arg.value.elements)
+            return bool(parts) and not any(arg.star for arg in expr.args) and all(whole(part) for part in parts)
         return qualname in _INTEGER_FUNCTIONS
     if not isinstance(func, cst.Attribute):
         return False
@@ -110,7 +144,7 @@ def integer_valued(ctx, expr: cst.BaseExpression, depth: int = 0) -> bool:
             isinstance(arg.value, cst.Float) for arg in expr.args
         ):
             return False
-        return integer_valued(ctx, func.value, depth)
+        return whole(func.value)
     return False
 
 

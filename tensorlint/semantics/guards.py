@@ -49,10 +49,16 @@ FALLBACK_EXCEPTIONS = frozenset(
         "NotImplementedError", "Exception", "BaseException",
     }
 )
-# Text of a condition that checks a version or whether an API exists.
+# Text of a condition that checks the torch version or whether an API exists:
+# `hasattr(torch, ...)` (or `nn`, `F`), `torch.__version__`, an identifier naming both
+# torch and a version (`TORCH_VERSION`, `is_torch_version`, `pytorch_version`), or a
+# torch version flag (`TORCH_GE_2_4`, `_TORCH_GREATER_EQUAL_2_0`, `IS_TORCH_2`). Other
+# versions (`state_dict["version"]`, a checkpoint's format) do not count.
 _COMPAT_TEST = re.compile(
-    r"\bhasattr\s*\(|__version__|version|\btorch_?(?:ge|gt|le|lt|greater|less|newer|older|before|after)?_?\d"
-    r"|torch\w*_(?:ge|gt|le|lt|greater|less|newer|older|before|after)\b",
+    r"\bhasattr\s*\(\s*(?:torch|nn|F|th|functional|amp)\b"
+    r"|\btorch\.__version__|\b\w*torch\w*version|\b\w*version\w*torch"
+    r"|\b\w*torch_?(?:ge|gt|le|lt|greater|less|newer|older|before|after|at_least)?_?\d"
+    r"|\b\w*torch\w*_(?:ge|gt|le|lt|greater|less|newer|older|before|after|at_least)(?:_|\b)",
     re.IGNORECASE,
 )
 _EXITS = (cst.Return, cst.Raise, cst.Continue, cst.Break)
@@ -151,7 +157,7 @@ class GuardTracker:
         {
             cst.If, cst.Else, cst.While, cst.Try, cst.TryStar, cst.ExceptHandler, cst.ExceptStarHandler,
             cst.IndentedBlock, cst.SimpleStatementSuite, cst.FunctionDef, cst.ClassDef, cst.IfExp,
-            cst.SimpleStatementLine, cst.For, cst.With, cst.Match,
+            cst.SimpleStatementLine, cst.For, cst.With, cst.Match, cst.Module,
         }
     )
 
@@ -159,6 +165,7 @@ class GuardTracker:
         self.stack: list[Guard] = []
         self.statement: cst.SimpleStatementLine | None = None
         self.compounds: list[cst.BaseCompoundStatement] = []  # enclosing compound statements, innermost last
+        self.blocks: list[cst.CSTNode] = []  # enclosing Module/IndentedBlock nodes, innermost last
         self._pending: dict[cst.CSTNode, Guard] = {}  # block or branch -> the guard it starts
         self._marks: dict[cst.CSTNode, int] = {}  # node -> stack depth to restore on leave
         self._ternaries: list[cst.IfExp] = []
@@ -219,6 +226,17 @@ class GuardTracker:
                 return guard
         return None
 
+    def next_statement(self) -> cst.BaseStatement | None:
+        """The statement after the one being visited, in the same block."""
+        statement = self.statement
+        if statement is None or not self.blocks:
+            return None
+        body = self.blocks[-1].body  # type: ignore[attr-defined]
+        for index, candidate in enumerate(body):
+            if candidate is statement:
+                return body[index + 1] if index + 1 < len(body) else None
+        return None
+
     def enclosing_definitions(self) -> list[cst.FunctionDef | cst.ClassDef]:
         """Functions and classes around this point, innermost last."""
         return [c for c in self.compounds if isinstance(c, (cst.FunctionDef, cst.ClassDef))]
@@ -238,6 +256,11 @@ class GuardTracker:
             return
         if cls is cst.IndentedBlock or cls is cst.SimpleStatementSuite:
             self._marks.setdefault(node, len(self.stack))  # after-exit guards end with the block
+            if cls is cst.IndentedBlock:
+                self.blocks.append(node)
+            return
+        if cls is cst.Module:
+            self.blocks.append(node)
             return
         if cls is cst.IfExp:
             self._ternaries.append(node)  # type: ignore[arg-type]
@@ -269,6 +292,11 @@ class GuardTracker:
             if self._ternaries and self._ternaries[-1] is node:
                 self._ternaries.pop()
             return
+        elif cls is cst.Module:
+            return
+        elif cls is cst.IndentedBlock:
+            if self.blocks and self.blocks[-1] is node:
+                self.blocks.pop()
         elif cls is not cst.IndentedBlock and cls is not cst.SimpleStatementSuite and cls is not cst.Else:
             if self.compounds and self.compounds[-1] is node:
                 self.compounds.pop()

@@ -9,7 +9,9 @@ Rules that would report a deliberate choice ask here first. Two kinds of evidenc
   "uncertainty".
 - **Known idioms.** Functions whose use of train mode under `no_grad` is the point
   (`torch.optim.swa_utils.update_bn` re-estimates BatchNorm statistics), and the
-  names of Monte-Carlo-dropout helpers (`MCDropout`, `mc_forward`, `enable_dropout`).
+  names of Monte-Carlo-dropout helpers (`MCDropout`, `mc_forward`, `enable_dropout`),
+  and Tacotron 2's pre-net (`Prenet`), whose dropout the Tacotron 2 paper (Shen et
+  al., 2018) keeps on at inference time to vary the output.
 
 The comment readers need the statement and enclosing definitions being visited, which
 `semantics/guards.py`'s tracker records during the traversal.
@@ -44,7 +46,8 @@ DOC_ALWAYS_ON = re.compile(
 MODE_NOTE = re.compile(r"train|eval|deliberate|intention|on purpose", re.IGNORECASE)
 # Names of functions and classes whose dropout is meant to stay on.
 ALWAYS_ON_NAME = re.compile(
-    r"(?i:(?:^|_)mc(?:_|$)|mc_?dropout|monte_?carlo|always|enable_?dropout)|MCDropout|McDropout|MonteCarlo|EnableDropout"
+    r"(?i:(?:^|_)mc(?:_|$)|mc_?dropout|monte_?carlo|always|enable_?dropout|^pre_?net$)"
+    r"|MCDropout|McDropout|MonteCarlo|EnableDropout|PreNet|Prenet"
 )
 
 # Functions that run a model in training mode under no_grad on purpose.

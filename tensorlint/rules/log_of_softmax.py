@@ -7,6 +7,7 @@ import libcst as cst
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
+from tensorlint.semantics.calls import callee_name
 from tensorlint.semantics.dataflow import (
     argument,
     sibling_function,
@@ -21,6 +22,10 @@ _LOG_SOFTMAX = {
     "torch.special.softmax": "torch.special.log_softmax",
 }
 LOGSIGMOID = "torch.nn.functional.logsigmoid"
+# Callee names that make a probability: a file without any has nothing for this rule.
+_ACTIVATION_NAMES = frozenset(
+    {"softmax", "sigmoid", "expit", "log_softmax", "logsigmoid", "Softmax", "Sigmoid", "Softmax2d", "LogSoftmax", "LogSigmoid"}
+)
 
 
 class LogOfSoftmax(Rule):
@@ -66,13 +71,37 @@ class LogOfSoftmax(Rule):
     summary = "`log` of a `softmax`/`sigmoid` output; use `log_softmax`/`logsigmoid`"
     fix_applicability = Applicability.SAFE
 
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        # `log` calls are only worth the file-wide value analysis when the file applies a
+        # softmax or sigmoid somewhere; until one is seen they wait here.
+        self._activation_seen = False
+        self._waiting: list = []
+
     def visit_Call(self, node: cst.Call) -> None:
+        if not self._activation_seen and callee_name(node.func) in _ACTIVATION_NAMES:
+            self._activation_seen = True
+
+    def leave_Call(self, node: cst.Call) -> None:
+        # after the arguments: the inline softmax of `log(softmax(x))` has been seen by then
         found = unary_torch_call(self.ctx, node, "log")
         if found is None:
             return
         operand, _ = found
         if not isinstance(operand, (cst.Name, cst.Call, cst.Subscript, cst.Attribute, cst.IfExp)):
             return
+        if self._activation_seen:
+            self._check(node, operand)
+        else:
+            self._waiting.append((node, operand))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if self._activation_seen:
+            for call, operand in self._waiting:
+                self._check(call, operand)
+        self._waiting = []
+
+    def _check(self, node: cst.Call, operand: cst.BaseExpression) -> None:
         value = value_info(self.ctx, operand)
         if value is None or value.kind != PROBABILITY:
             return

@@ -6,10 +6,12 @@ import libcst as cst
 
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
+from tensorlint.semantics.calls import callee_name
 from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
 from tensorlint.semantics.dataflow import (
     SOFTMAX,
     describe_origin,
+    loss_call_shape,
     loss_on_activation,
     sibling_function,
 )
@@ -70,8 +72,35 @@ class SigmoidThenBce(Rule):
     summary = "Binary cross-entropy on a `sigmoid` output; use `binary_cross_entropy_with_logits`"
     fix_applicability = Applicability.UNSAFE
 
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        # Calls of possible loss objects are only worth the file-wide value analysis when
+        # the file builds the loss class somewhere; until one is seen they wait here.
+        self._loss_built = False
+        self._waiting: list = []
+
     def visit_Call(self, node: cst.Call) -> None:
-        found = loss_on_activation(self.ctx, node, BCE_FUNCTION, BCE_MODULE)
+        if not self._loss_built and callee_name(node.func) == "BCELoss":
+            self._loss_built = True
+
+    def leave_Call(self, node: cst.Call) -> None:
+        # after the arguments: an inline `nn.BCELoss()(...)` has been seen by then
+        shape = loss_call_shape(self.ctx, node, BCE_FUNCTION)
+        if shape is None:
+            return
+        if shape == "object" and not self._loss_built:
+            self._waiting.append(node)
+            return
+        self._check(node, shape)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if self._loss_built:
+            for call in self._waiting:
+                self._check(call, "object")
+        self._waiting = []
+
+    def _check(self, node: cst.Call, shape: str) -> None:
+        found = loss_on_activation(self.ctx, node, BCE_FUNCTION, BCE_MODULE, shape)
         if found is None or found.activation == SOFTMAX:
             return  # a softmax into BCE is another mistake; a probability from another file may be either
         if found.activation is None and found.value.origin is None:

@@ -376,23 +376,34 @@ class LossInput:
 _INPUT_SHAPES = (cst.Name, cst.Call, cst.Subscript, cst.Attribute, cst.IfExp)
 
 
-def loss_on_activation(ctx, node: cst.Call, function: str, module: str) -> LossInput | None:
-    """`node` as a call of the loss `function` (qualified name) or of an instance of the
-    loss class `module`, fed a probability (semantics/values.py follows names, models,
-    helpers and module-level or `self.` loss objects); None otherwise."""
-    from tensorlint.semantics import values
-
+def loss_call_shape(ctx, node: cst.Call, function: str) -> str | None:
+    """Cheap syntactic pre-check for `loss_on_activation`: "function" for a call of the
+    loss `function` itself, "object" for a call of something that may be a loss object,
+    None otherwise. Rules use it to decide whether the full question is worth asking."""
     arg = argument(node, 0, "input")
     if arg is None or not isinstance(arg.value, _INPUT_SHAPES):
         return None
     func = node.func
     if callee_name(func) == function.rsplit(".", 1)[-1]:
-        if ctx.qualified_name(func) != function:
-            return None
+        return "function" if ctx.qualified_name(func) == function else None
+    return "object" if _maybe_object(ctx, func) else None
+
+
+def loss_on_activation(ctx, node: cst.Call, function: str, module: str, shape: str | None = None) -> LossInput | None:
+    """`node` as a call of the loss `function` (qualified name) or of an instance of the
+    loss class `module`, fed a probability (semantics/values.py follows names, models,
+    helpers and module-level or `self.` loss objects); None otherwise. `shape` is what
+    `loss_call_shape` said, when the caller already asked it (during the traversal)."""
+    from tensorlint.semantics import values
+
+    if shape is None:
+        shape = loss_call_shape(ctx, node, function)
+    if shape is None:
+        return None
+    arg = argument(node, 0, "input")
+    if shape == "function":
         consumer = "function"
-    elif _maybe_object(ctx, func):
-        if values.module_class(ctx, func) != module:
-            return None
+    elif values.module_class(ctx, node.func) == module:
         consumer = "module"
     else:
         return None

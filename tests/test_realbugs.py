@@ -37,6 +37,11 @@ def _param(case, reason):
     return pytest.param(case, id=case.name, marks=marks)
 
 
+def test_corpus_size():
+    assert len(CASES) >= 40
+    assert len({c.project for c in CASES}) >= 25
+
+
 @pytest.mark.parametrize("case", [_param(c, c.known_miss) for c in CASES])
 def test_buggy_version_is_reported(case):
     findings = _lint(case, case.buggy)

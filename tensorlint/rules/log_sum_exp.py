@@ -14,6 +14,7 @@ from tensorlint.rules.fixes import (
 )
 from tensorlint.semantics.calls import callee_name
 from tensorlint.semantics.dataflow import argument, sibling_function, unary_torch_call, value_origins
+from tensorlint.semantics.ternary import Ternary
 
 _SUM_KEYWORDS = frozenset({"input", "dim", "axis", "keepdim"})
 
@@ -21,8 +22,10 @@ _SUM_KEYWORDS = frozenset({"input", "dim", "axis", "keepdim"})
 class LogSumExp(Rule):
     """## What it does
     Flags `torch.log(torch.sum(torch.exp(x), dim))` and its method spellings
-    (`torch.exp(x).sum(dim).log()`, `x.exp().sum(dim).log()` for a tensor `x`, and
-    mixtures), written as one expression. A sum without `dim` (or with `dim=None`)
+    (`torch.exp(x).sum(dim).log()`, `x.exp().sum(dim).log()`, and mixtures), written
+    as one expression. The all-method chain `x.exp().sum(dim).log()` is a tensor idiom
+    (NumPy arrays and Python numbers have no `.exp()`), so it is flagged whatever `x`
+    is, unless `x` is provably not a tensor. A sum without `dim` (or with `dim=None`)
     is not flagged, since `torch.logsumexp` requires a dim. (TorchFix TOR108.)
 
     ## Why is this bad?
@@ -46,7 +49,9 @@ class LogSumExp(Rule):
     the same `dim` (int or tuple, also as `axis=`) and `keepdim`, and returns the same
     shape, dtype and device; values differ only where the three-step version
     overflowed, underflowed or lost precision. It is not offered when the sum passes
-    `dtype=` or `out=`. TorchFix reports this without a fix.
+    `dtype=` or `out=`, nor for an all-method chain on a receiver that is not provably
+    a tensor (the fix calls `x.logsumexp(...)`, which only tensors have). TorchFix
+    reports this without a fix.
     """
 
     code = "TL206"
@@ -89,14 +94,16 @@ class LogSumExp(Rule):
         if found_exp is None:
             return
         x, exp_form = found_exp
-        if "function" not in (log_form, sum_form, exp_form) and not self.ctx.is_tensor(x):
-            return
+        forms = (log_form, sum_form, exp_form)
+        if "function" not in forms and self.ctx.tensor_kind(x) is Ternary.NO:
+            return  # `.exp().sum(dim).log()` with a dim is a tensor idiom; a provable non-tensor is not
+        proven = "function" in forms or self.ctx.is_tensor(x)
         if self._max_shifted(x) or self._implements_logsumexp():
             return
         self.report(
             node,
             "`log(sum(exp(x)))` overflows for large `x`; use `torch.logsumexp(x, dim)`",
-            self._fix(node, total, exp_call, x, rest, (log_form, sum_form, exp_form)),
+            self._fix(node, total, exp_call, x, rest, forms) if proven else None,
         )
 
     def _max_shifted(self, x: cst.BaseExpression) -> bool:

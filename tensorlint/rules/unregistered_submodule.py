@@ -49,9 +49,10 @@ class UnregisteredSubmodule(Rule):
     `.append(...)`/`[key] = ...`) assigned to a `self.` attribute, instead of in an
     `nn.ModuleList`, `nn.ModuleDict` or `nn.Sequential`. Only constructions that are
     provably modules with state count: torch.nn layers with parameters, buffers or
-    train/eval behaviour, and module classes of the same file that hold such layers or
-    an `nn.Parameter`. A dict of losses or a list of activations is not flagged, as
-    nothing is lost by not registering them.
+    train/eval behaviour, module classes of the same file that hold such layers or
+    an `nn.Parameter`, and containers built around them (`[nn.Sequential(nn.Linear(...),
+    ...) for _ in range(n)]`, `[nn.ModuleList([...]) ...]`). A dict of losses or a list
+    of activations is not flagged, as nothing is lost by not registering them.
 
     Not flagged: containers whose attribute is used in any other way in `__init__`
     (for example `nn.Sequential(*self.layers)` or `self.add_module(...)` in a loop,
@@ -256,10 +257,44 @@ class UnregisteredSubmodule(Rule):
         for value in values:
             if isinstance(value, cst.Call) and modules.constructed_module(value) is not None:
                 # stateless modules (losses, activations) lose nothing by not being registered
-                if modules.is_stateful_construction(value):
+                if self._stateful(value, 0):
                     box.modules += 1
             else:
                 box.fixable = False
+
+    def _stateful(self, call: cst.Call, depth: int) -> bool:
+        """A module construction with state: a stateful layer or class, or a container
+        (`nn.Sequential(...)`, `nn.ModuleList([...])`, `nn.ModuleDict({...})`) built
+        around one, written out or as a comprehension."""
+        modules = self.ctx.modules
+        if modules.is_stateful_construction(call):
+            return True
+        kind = modules.torch_nn_class(call.func)
+        if depth >= 4 or kind not in ("Sequential", "ModuleList", "ModuleDict"):
+            return False
+        for inner in _container_items(call):
+            if isinstance(inner, cst.Call) and modules.constructed_module(inner) is not None and self._stateful(inner, depth + 1):
+                return True
+        return False
+
+
+def _container_items(call: cst.Call):
+    """The layers written inside a container construction: positional arguments, the
+    items of a `*[...]` / list / dict literal, the element of a comprehension."""
+    for arg in call.args:
+        if arg.keyword is not None or arg.star == "**":
+            continue
+        value = arg.value
+        if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+            yield from (e.value for e in value.elements if isinstance(e, cst.Element))
+        elif isinstance(value, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+            yield value.elt
+        elif isinstance(value, cst.Dict):
+            yield from (e.value for e in value.elements if isinstance(e, cst.DictElement))
+        elif isinstance(value, cst.DictComp):
+            yield value.value
+        elif not arg.star:
+            yield value
 
 
 def _usable_key(key: cst.BaseExpression) -> bool:

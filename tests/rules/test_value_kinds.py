@@ -478,3 +478,70 @@ def test_analysis_is_linear_on_long_rebinding_chains():
     found(_chain(4000), "TL202")  # deeper than the analysis follows: unknown, but no blow-up
     large = time.perf_counter() - start
     assert large < 40 * small + 1
+
+
+# -- TL206: method chains ---------------------------------------------------------------------------
+
+
+def test_log_sum_exp_method_chain_on_an_unknown_receiver():
+    body = "def energy(scores):\n    return scores.exp().sum(dim=1).log()\n"
+    (diag,) = diagnostics(body, "TL206")
+    assert diag.fix is None  # `.logsumexp` needs a proven tensor
+    assert found("def energy(model, x):\n    out = model(x)\n    return out.exp().sum(-1).log()\n", "TL206") == ["TL206"]
+    # provable tensor: fixed as before
+    assert fix(HEADER + "def f(x: torch.Tensor):\n    return x.exp().sum(1).log()\n", select=("TL206",)) == (
+        HEADER + "def f(x: torch.Tensor):\n    return x.logsumexp(1)\n"
+    )
+
+
+def test_log_sum_exp_method_chain_clean_twins():
+    assert found("def energy(scores):\n    return scores.exp().sum().log()\n", "TL206") == []  # no dim
+    assert found("def energy(scores):\n    return scores.exp().mean(1).log()\n", "TL206") == []
+    assert found("def f(x):\n    return (x - x.max(1, keepdim=True)[0]).exp().sum(1).log()\n", "TL206") == []
+    assert found("def f(n: int):\n    return n.exp().sum(1).log()\n", "TL206") == []
+
+
+# -- TL108: containers of modules built in comprehensions --------------------------------------------
+
+_NET = """
+class Net(nn.Module):
+    def __init__(self, n, d):
+        super().__init__()
+        self.blocks = {value}
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+"""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "[nn.Sequential(nn.Linear(d, d), nn.ReLU()) for _ in range(n)]",
+        "[nn.Sequential(*[nn.Conv2d(d, d, 3) for _ in range(2)]) for _ in range(n)]",
+        "[nn.ModuleList([nn.Linear(d, d), nn.LayerNorm(d)]) for _ in range(n)]",
+        "[nn.Sequential(nn.ReLU(), nn.Sequential(nn.BatchNorm1d(d))) for _ in range(n)]",
+    ],
+)
+def test_unregistered_containers_in_a_comprehension(value):
+    assert found(_NET.format(value=value), "TL108") == ["TL108"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "nn.ModuleList([nn.Sequential(nn.Linear(d, d), nn.ReLU()) for _ in range(n)])",
+        "[nn.Sequential(nn.ReLU(), nn.Tanh()) for _ in range(n)]",  # nothing to register
+        "nn.Sequential(*[nn.Sequential(nn.Linear(d, d)) for _ in range(n)])",
+    ],
+)
+def test_registered_or_stateless_containers_in_a_comprehension(value):
+    assert found(_NET.format(value=value), "TL108") == []
+
+
+def test_unregistered_container_comprehension_fix():
+    source = HEADER + textwrap.dedent(_NET.format(value="[nn.Sequential(nn.Linear(d, d), nn.ReLU()) for _ in range(n)]"))
+    fixed = fix(source, select=("TL108",), unsafe=True)
+    assert "self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(d, d), nn.ReLU()) for _ in range(n)])" in fixed

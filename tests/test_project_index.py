@@ -491,3 +491,59 @@ def test_tl108_list_of_a_project_class_whose_base_is_in_another_file(tmp_path):
     root = write(tmp_path, files)
     out = run_cli("check", "--no-cache", "--select", "TL108", "--output-format", "concise", cwd=root).stdout
     assert [line.split(" ")[0] for line in out.splitlines() if "TL108" in line] == ["pk/heads.py:14:22:"]
+
+
+def test_trainer_validate_runs_the_model_through_a_helper_method():
+    code = textwrap.dedent("""
+    import torch
+    import torch.nn as nn
+
+    class Trainer:
+        def __init__(self, model, loader):
+            self.model = model
+            self.loader = loader
+
+        def train(self):
+            self.model.train()
+            for x in self.loader:
+                out = self._forward_pass(x)
+                out.sum().backward()
+            self.validate()
+
+        def validate(self):
+            with torch.no_grad():
+                for x in self.loader:
+                    out = self._forward_pass(x)
+
+        def _forward_pass(self, x):
+            return self.model(x)
+    """)
+    [diag] = lint(code, select=("TL103",))
+    assert diag.location.row == 20 and "through `_forward_pass()`" in diag.message
+    twin = code.replace("    def validate(self):\n", "    def validate(self):\n        self.model.eval()\n")
+    assert lint(twin, select=("TL103",)) == []
+    eval_in_helper = code.replace("        return self.model(x)", "        self.model.eval()\n        return self.model(x)")
+    assert lint(eval_in_helper, select=("TL103",)) == []
+
+
+def test_compiled_or_wrapped_model_keeps_the_mode_of_the_model_it_wraps(tmp_path):
+    train = """
+import torch
+from mypkg.models import Net
+from mypkg.engine import evaluate
+
+
+def main(loader, device):
+    raw_model = Net()
+    raw_model.to(device)
+    model = torch.compile(raw_model)
+    evaluate(model, loader)
+    dp = torch.nn.DataParallel(Net())
+    with torch.no_grad():
+        dp(1)
+"""
+    root = project(tmp_path, **{"train.py": train})
+    assert rows(root) == [("train.py", 11)]
+    twin = train.replace("    raw_model.to(device)\n", "    raw_model.to(device)\n    raw_model.eval()\n")
+    root2 = project(tmp_path / "twin", **{"train.py": twin})
+    assert rows(root2) == []

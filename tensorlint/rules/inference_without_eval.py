@@ -124,15 +124,19 @@ class InferenceWithoutEval(Rule):
         ctx.calls.require()
         self._candidates: list[_Candidate] = []
         self._unused: set = set()
+        self._self_calls: dict = {}  # method frame -> attributes of self it calls
 
     def visit_Call(self, node: cst.Call) -> None:
         grad = self.ctx.grad
+        frame = grad.frame
+        func = node.func
+        if type(func) is cst.Attribute and type(func.value) is cst.Name and frame is not None and frame.self_name:
+            if func.value.value == frame.self_name:
+                self._self_calls.setdefault(frame, set()).add(func.attr.value)  # `self.x(...)`, any grad mode
         if not grad.grad_disabled():
             return
-        frame = grad.frame
         if frame is None or frame.scope is None:
             return
-        func = node.func
         label = grad.grad_label() or "torch.no_grad()"
         if type(func) is cst.Attribute:
             # `self.model(x)` in a method: the mode comes from the methods that call it
@@ -151,7 +155,7 @@ class InferenceWithoutEval(Rule):
                 # a closure variable: `_eval_epoch()` nested in `main()` uses main's model
                 self._candidates.append(_Candidate(node, name, grad.point(), "closure", label))
             return  # not bound in this function (or module script) itself
-        origin = grad.binding_mode(bindings, name)
+        origin = grad.binding_mode(bindings, name, frame.scope)
         if origin == "eval":
             return
         # origin None (`model = build()`): only a helper that leaves it in training
@@ -211,18 +215,37 @@ class InferenceWithoutEval(Rule):
         training mode (`fit()` calls `self.model.train()`, then `self.validate()`)."""
         frame = cand.point.frame
         attr = cand.name.split(".", 1)[1]
-        if frame.cls is None or not self.ctx.grad.is_instance_attribute(frame.cls, attr):
-            return  # `self.helper(x)`: a method, not a model
-        mode = self.ctx.calls.mode_at(cand.name, cand.point, None)
+        if frame.cls is None:
+            return
+        if not self.ctx.grad.is_instance_attribute(frame.cls, attr):
+            # `self._forward_pass(x)` under no_grad: a method of the class that calls a
+            # model attribute (`self.model(x)`) without setting its mode
+            for method in self.ctx.grad.function_frames((frame.cls, attr)):
+                for inner in sorted(self._self_calls.get(method, ())):
+                    model = f"{frame.self_name}.{inner}"
+                    if not self.ctx.grad.is_instance_attribute(frame.cls, inner):
+                        continue
+                    if method.events_for(f"{method.self_name}.{inner}"):
+                        continue
+                    if self._check_self_model(cand, frame, model, inner, via=attr):
+                        return
+            return
+        self._check_self_model(cand, frame, cand.name, attr, via=None)
+
+    def _check_self_model(self, cand: _Candidate, frame: Frame, name: str, attr: str, via: str | None) -> bool:
+        mode = self.ctx.calls.mode_at(name, cand.point, None)
         if mode == "train":
             if not self._deliberate_train(cand):
-                self._report(cand, None)
-            return
-        if frame.events_for(cand.name) or mode is not None:
-            return
+                self._report(cand, None, name=name, via=via)
+                return True
+            return False
+        if frame.events_for(name) or mode is not None:
+            return False
         caller = self._self_callers_mode(frame, attr, 0, set())
         if caller is not None:
-            self._report(cand, caller)
+            self._report(cand, caller, name=name, via=via)
+            return True
+        return False
 
     def _self_callers_mode(self, frame: Frame, attr: str, depth: int, seen: set) -> str | None:
         if depth > _MAX_CALLER_DEPTH or frame in seen:
@@ -262,7 +285,7 @@ class InferenceWithoutEval(Rule):
                 for index, t in siblings
             ):
                 continue  # another nested function may have set the mode first
-            initial = self.ctx.grad.binding_mode(outer.scope.bindings.get(cand.name), cand.name)
+            initial = self.ctx.grad.binding_mode(outer.scope.bindings.get(cand.name), cand.name, outer.scope)
             if calls.mode_at(cand.name, site.point, initial) == "train":
                 self._report(cand, outer.name)
                 return
@@ -284,7 +307,7 @@ class InferenceWithoutEval(Rule):
                     if summary is None or summary.get("infers") is None:
                         continue
                     bindings = frame.scope.bindings.get(name) if frame.scope is not None and "." not in name else None
-                    initial = grad.binding_mode(bindings, name) if bindings else None
+                    initial = grad.binding_mode(bindings, name, frame.scope) if bindings else None
                     if calls.mode_at(name, site.point, initial) != "train":
                         continue
                     self._report_call(site, name, summary)
@@ -298,7 +321,7 @@ class InferenceWithoutEval(Rule):
             inner = f" (through `{runner[1].rsplit('.', 1)[-1]}()` in {_short(runner[0])})"
         source = self._mode_source(name, site.point)
         message = (
-            f"`{callee}()` ({where}:{summary.get('line')}) calls `{name}` under `no_grad`{inner} without "
+            f"`{callee}()` ({where}:{summary.get('line')}) calls `{name}` with autograd off{inner} without "
             f"`{name}.eval()`, and `{name}` is still in training mode here{source} (dropout and batch norm "
             f"stay active); call `{name}.eval()` before it or inside it"
         )
@@ -327,7 +350,7 @@ class InferenceWithoutEval(Rule):
                 continue
             caller = site.point.frame
             bindings = caller.scope.bindings.get(arg) if caller.scope is not None else None
-            initial = self.ctx.grad.binding_mode(bindings, arg)
+            initial = self.ctx.grad.binding_mode(bindings, arg, caller.scope)
             mode = calls.mode_at(arg, site.point, initial)
             if mode == "train":
                 return f"train:{caller.name}"
@@ -337,15 +360,17 @@ class InferenceWithoutEval(Rule):
                     return f"train:{caller.name}"
         return None
 
-    def _report(self, cand: _Candidate, caller: str | None) -> None:
+    def _report(self, cand: _Candidate, caller: str | None, name: str | None = None, via: str | None = None) -> None:
+        name = name or cand.name
+        subject = f"`{name}`" if via is None else f"`{name}` (through `{via}()`)"
         if caller is None:
             message = (
-                f"`{cand.name}` is called under `{cand.label}` while still in training mode (dropout and "
-                f"batch norm stay active); call `{cand.name}.eval()` first"
+                f"{subject} is called under `{cand.label}` while still in training mode (dropout and "
+                f"batch norm stay active); call `{name}.eval()` first"
             )
         else:
             message = (
-                f"`{cand.name}` is called under `{cand.label}` but `{caller}` passes it in training mode "
-                f"(dropout and batch norm stay active); call `{cand.name}.eval()` first"
+                f"{subject} is called under `{cand.label}` but `{caller}` passes it in training mode "
+                f"(dropout and batch norm stay active); call `{name}.eval()` first"
             )
         self.report(cand.node, message)

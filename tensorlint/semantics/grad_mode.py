@@ -245,12 +245,16 @@ class GradModeTracker:
         return [self.frames[d] for d in defs if d in self.frames]
 
     # -- model provenance ------------------------------------------------------------
-    def binding_mode(self, bindings: list[Binding] | None, name: str | None = None) -> str | None:
+    def binding_mode(
+        self, bindings: list[Binding] | None, name: str | None = None, scope: Scope | None = None, depth: int = 0
+    ) -> str | None:
         """How a name got its model: "train" when every binding builds a module whose
         forward depends on the mode (so it starts in training mode), "eval" when the
         construction chain ends in `.eval()`, "param" for a plain parameter, else None.
         Re-bindings of `name` to itself through mode-neutral methods
-        (`model = model.to(device)`) do not count."""
+        (`model = model.to(device)`) do not count. With the bindings' `scope`, a wrapper
+        of another local model (`model = torch.compile(raw_model)`) has its mode, if
+        nothing in the function changes that model's mode."""
         if not bindings:
             return None
         modes = set()
@@ -260,6 +264,12 @@ class GradModeTracker:
             elif binding.kind == "assign" and binding.value is not None:
                 if name is not None and _neutral_rebinding(binding.value, name):
                     continue
+                wrapped = _wrapped_name(binding.value)
+                if wrapped is not None and wrapped != name and scope is not None and depth < 3:
+                    frame = self.frames.get(scope.node)
+                    if frame is not None and not frame.events_for(wrapped):
+                        modes.add(self.binding_mode(scope.bindings.get(wrapped), wrapped, scope, depth + 1))
+                        continue
                 modes.add(self.constructed_mode(binding.value))
             else:
                 return None
@@ -557,6 +567,18 @@ def chain_root(expr: cst.BaseExpression) -> cst.BaseExpression:
     while type(expr) is cst.Call and type(expr.func) is cst.Attribute and expr.func.attr.value in SELF_RETURNING_METHODS:
         expr = expr.func.value
     return expr
+
+
+def _wrapped_name(value: cst.BaseExpression) -> str | None:
+    """`raw` for `nn.DataParallel(raw)`, `DDP(raw, ...)`, `torch.compile(raw)`."""
+    if type(value) is not cst.Call or not value.args:
+        return None
+    func = value.func
+    wrapper = func.attr.value if type(func) is cst.Attribute else func.value if type(func) is cst.Name else None
+    first = value.args[0]
+    if wrapper not in _MODE_SHARING_WRAPPERS or first.keyword is not None or first.star or type(first.value) is not cst.Name:
+        return None
+    return first.value.value
 
 
 def _neutral_rebinding(value: cst.BaseExpression, name: str) -> bool:

@@ -37,7 +37,7 @@ class FileContext:
         self.target_torch_version = target_torch_version
         self.scopes = ScopeTracker()
         self.names = NameResolver(self.scopes)
-        self.tensors = TensorInference(self.scopes, self.names)
+        self.tensors = TensorInference(self.scopes, self.names, project)
         self.modules = ModuleInference(self.scopes, self.names, extend_module_bases, project)
         # Trackers see every node before the rules do (enter) and after them (leave).
         self.trackers: list = [self.scopes]

@@ -17,7 +17,8 @@ import libcst as cst
 from tensorlint.semantics import torch_api
 from tensorlint.semantics.modules import self_parameter
 from tensorlint.semantics.names import NameResolver
-from tensorlint.semantics.scopes import Binding, ScopeTracker
+from tensorlint.semantics.narrowing import Narrowing, children, falls_through
+from tensorlint.semantics.scopes import Binding, Scope, ScopeTracker
 from tensorlint.semantics.ternary import Ternary
 
 TENSOR_TYPES = frozenset(
@@ -118,51 +119,179 @@ _LITERALS = (
 _MAX_DEPTH = 12
 
 
+# Rounds of the fixed-point iteration of one query (each is linear in what it reaches);
+# a query that has not settled by then answers UNKNOWN.
+_MAX_ROUNDS = 8
+# Names, attributes and functions being judged inside one another at once (alias chains).
+_MAX_NESTING = 64
+# Expressions one query may judge, all rounds together. Memoisation makes a query linear
+# in what it reaches; on pytorch-image-models no query reaches more than ~130. A query
+# past this (a name re-bound thousands of times in one function) answers UNKNOWN, so that
+# such a function costs at most this much per query.
+_MAX_WORK = 500
+
+
+class _OverBudget(Exception):
+    pass
+# Decorators that leave what a function returns unchanged.
+_TRANSPARENT_DECORATORS = frozenset(
+    {
+        "torch.no_grad", "torch.inference_mode", "torch.enable_grad", "torch.jit.script", "torch.jit.ignore",
+        "torch.jit.unused", "torch.jit.export", "torch.compile", "builtins.staticmethod", "functools.cache",
+        "functools.lru_cache", "torch.autocast", "torch.amp.autocast", "torch.cuda.amp.autocast",
+    }
+)
+# What ProjectView.function_returns() answers, as a tensor kind.
+_PROJECT_RETURNS = {
+    "tensor": Ternary.YES, "probability": Ternary.YES, "log_probability": Ternary.YES, "module": Ternary.NO,
+}
+
+
+def _join(values) -> Ternary | None:
+    """Join where None ("nothing known yet", inside a cycle) is neutral; None if all are."""
+    known = [v for v in values if v is not None]
+    return Ternary.join(known) if known else None
+
+
+class _Query:
+    """State of one top-level query: values are memoised per node of the dependency graph
+    (a name's bindings, a `self` attribute, a function's returns), so each round visits
+    each node once. A node met again while it is being judged (a cycle, e.g. `x = x + 1`)
+    reads its value from the previous round (first: None, "nothing yet"); rounds repeat
+    until every such read agrees with the final value: the least fixed point."""
+
+    __slots__ = ("approx", "done", "active", "reads", "work")
+
+    def __init__(self) -> None:
+        self.work = 0
+        self.approx: dict = {}
+        self.done: dict = {}
+        self.active: set = set()
+        self.reads: list = []
+
+    def new_round(self) -> None:
+        self.done = {}
+        self.reads = []
+
+    def settled(self) -> bool:
+        approx = self.approx
+        return all(approx.get(key) is value for key, value in self.reads)
+
+
+class _Callee:
+    """A function of the file, read once: its own scope (parameters and local bindings),
+    its `return` statements, and whether it is a generator."""
+
+    __slots__ = ("scopes", "returns", "generator")
+
+    def __init__(self, func: cst.FunctionDef) -> None:
+        tracker = ScopeTracker()
+        tracker.stack = [Scope("function", func)]  # receives the def's own name binding
+        self.returns: list[cst.Return] = []
+        self.generator = False
+        types = tracker.node_types
+
+        def visit(node: cst.CSTNode, top: bool) -> None:
+            cls = node.__class__
+            if cls in types:
+                tracker.enter(node)
+            if top:
+                if cls is cst.Return:
+                    self.returns.append(node)
+                elif cls is cst.Yield:
+                    self.generator = True
+            inner = top and not isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+            for child in children(node):
+                visit(child, inner)
+            if cls in types:
+                tracker.leave(node)
+
+        tracker.enter(func)
+        for child in children(func.body):
+            visit(child, True)
+        self.scopes = tracker.stack  # [holder of the def's name, the function's scope]
+
+
 class TensorInference:
-    def __init__(self, scopes: ScopeTracker, names: NameResolver) -> None:
+    def __init__(self, scopes: ScopeTracker, names: NameResolver, project=None) -> None:
         self._scopes = scopes
         self._names = names
-        self._in_progress: set[int] = set()
+        self._project = project  # ProjectView: what functions of other files return
+        self._narrowing = Narrowing(names)
+        self._query: _Query | None = None
         # per class: attribute name -> values assigned to `self.<attr>` anywhere in the
         # class (None for a form we cannot judge); None when the class uses setattr
         self._class_attrs: dict[cst.ClassDef, dict[str, list] | None] = {}
+        self._callees: dict[int, tuple[cst.FunctionDef, _Callee]] = {}
         self._foreign = False  # judging a value from another method: local names are unknown
 
     def kind(self, node: cst.BaseExpression, _depth: int = 0) -> Ternary:
         """Is `node` a torch.Tensor at this point of the traversal?"""
-        if _depth > _MAX_DEPTH:
+        if self._query is not None:  # asked from inside a query: same memo
+            value = self._kind(node, _depth)
+            return Ternary.UNKNOWN if value is None else value
+        query = self._query = _Query()
+        try:
+            for _ in range(_MAX_ROUNDS):
+                query.new_round()
+                value = self._kind(node, _depth)
+                if query.settled():
+                    break
+            else:
+                value = Ternary.UNKNOWN
+        except _OverBudget:
+            value = Ternary.UNKNOWN
+        finally:
+            self._query = None
+        return Ternary.UNKNOWN if value is None else value
+
+    def _kind(self, node: cst.BaseExpression, depth: int) -> Ternary | None:
+        """The value of `node` in this round; None while it only depends on a cycle."""
+        query = self._query
+        query.work += 1
+        if query.work > _MAX_WORK:
+            raise _OverBudget
+        if depth > _MAX_DEPTH:
             return Ternary.UNKNOWN
-        depth = _depth + 1
+        depth += 1
         if isinstance(node, _LITERALS):
             return Ternary.NO
         if isinstance(node, cst.Name):
             if node.value in ("None", "True", "False"):
                 return Ternary.NO
-            return self._name_kind(node.value, depth)
+            if self._foreign:
+                return Ternary.UNKNOWN
+            narrowed = self._narrowing.fact(node, self._root())
+            if narrowed is not None:
+                return narrowed
+            return self._name_kind(node.value)
         if isinstance(node, cst.Attribute):
             return self._attribute_kind(node, depth)
         if isinstance(node, cst.Call):
             return self._call_kind(node, depth)
         if isinstance(node, cst.Subscript):
-            return Ternary.YES if self.kind(node.value, depth) is Ternary.YES else Ternary.UNKNOWN
+            value = self._kind(node.value, depth)
+            return value if value is None or value is Ternary.YES else Ternary.UNKNOWN
         if isinstance(node, cst.BinaryOperation):
             if not isinstance(node.operator, _ARITHMETIC):
                 return Ternary.UNKNOWN
-            left, right = self.kind(node.left, depth), self.kind(node.right, depth)
+            left, right = self._kind(node.left, depth), self._kind(node.right, depth)
             if Ternary.YES in (left, right):
                 strings = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
                 if isinstance(node.left, strings) or isinstance(node.right, strings):
                     return Ternary.UNKNOWN
                 return Ternary.YES
+            if left is None or right is None:
+                return None
             if left is Ternary.NO and right is Ternary.NO:
                 return Ternary.NO
             return Ternary.UNKNOWN
         if isinstance(node, cst.UnaryOperation):
             if isinstance(node.operator, cst.Not):
                 return Ternary.NO
-            return self.kind(node.expression, depth)
+            return self._kind(node.expression, depth)
         if isinstance(node, cst.IfExp):
-            return Ternary.join((self.kind(node.body, depth), self.kind(node.orelse, depth)))
+            return _join((self._kind(node.body, depth), self._kind(node.orelse, depth)))
         return Ternary.UNKNOWN
 
     def annotation_kind(self, annotation: cst.BaseExpression) -> Ternary:
@@ -178,52 +307,122 @@ class TensorInference:
             return Ternary.NO
         return Ternary.UNKNOWN
 
-    # -- helpers ---------------------------------------------------------------------
-    def _name_kind(self, name: str, depth: int) -> Ternary:
-        if self._foreign:
+    # -- the dependency graph: one memoised node per binding list, attribute, function -----
+    def _node(self, key, compute) -> Ternary | None:
+        query = self._query
+        if key in query.done:
+            return query.done[key]
+        if key in query.active:
+            value = query.approx.get(key)
+            query.reads.append((key, value))
+            return value
+        if len(query.active) >= _MAX_NESTING:
             return Ternary.UNKNOWN
+        query.active.add(key)
+        try:
+            value = compute()
+        finally:
+            query.active.discard(key)
+        query.done[key] = query.approx[key] = value
+        return value
+
+    def _in_stack(self, stack: list, compute):
+        """Run `compute` with the scope stack replaced (names resolve as seen from there)."""
+        saved = self._scopes.stack
+        if stack is saved:
+            return compute()
+        self._scopes.stack = stack
+        try:
+            return compute()
+        finally:
+            self._scopes.stack = saved
+
+    def _lookup(self, name: str) -> tuple[int, list[Binding]] | None:
+        """The bindings of `name` seen from here, with the index of the scope holding them."""
         bindings = self._scopes.lookup(name)
         if not bindings:
-            return Ternary.UNKNOWN
-        kinds = []
-        for binding in bindings:
-            key = id(binding)
-            if key in self._in_progress:
-                continue  # a loop-carried re-binding: judged by the others
-            self._in_progress.add(key)
-            try:
-                kinds.append(self._binding_kind(binding, depth))
-            finally:
-                self._in_progress.discard(key)
-        return Ternary.join(kinds)
+            return None
+        stack = self._scopes.stack
+        for index in range(len(stack) - 1, -1, -1):
+            if stack[index].bindings.get(name) is bindings:
+                return index, bindings
+        return None
 
-    def _binding_kind(self, binding: Binding, depth: int) -> Ternary:
+    def _root(self) -> cst.CSTNode:
+        """The function (or module) whose code is being judged: where narrowing looks."""
+        stack = self._scopes.stack
+        for scope in reversed(stack):
+            if scope.kind == "function":
+                return scope.node
+        return stack[0].node
+
+    # -- helpers ---------------------------------------------------------------------
+    def _name_kind(self, name: str) -> Ternary | None:
+        found = self._lookup(name)
+        if found is None:
+            return Ternary.UNKNOWN
+        index, bindings = found
+        # a binding's value is judged where it was written: in its own scope
+        stack = self._scopes.stack[: index + 1]
+        return self._node(
+            id(bindings),
+            lambda: self._in_stack(stack, lambda: _join([self._binding_kind(b) for b in bindings])),
+        )
+
+    def _binding_kind(self, binding: Binding) -> Ternary | None:
         if binding.annotation is not None:
             annotated = self.annotation_kind(binding.annotation)
             if annotated is not Ternary.UNKNOWN or binding.value is None:
                 return annotated
         if binding.kind == "assign" and binding.value is not None:
-            return self.kind(binding.value, depth)
+            return self._kind(binding.value, 0)
         if binding.kind in ("def", "class", "import"):
             return Ternary.NO
         return Ternary.UNKNOWN
 
-    def _attribute_kind(self, node: cst.Attribute, depth: int) -> Ternary:
+    def _attribute_kind(self, node: cst.Attribute, depth: int) -> Ternary | None:
         attr = node.attr.value
         if attr in NON_TENSOR_ATTRIBUTES:
             # `.shape` of anything tensor-like is not a tensor; of unknown things, unknown
-            owner = self.kind(node.value, depth)
+            owner = self._kind(node.value, depth)
+            if owner is None:
+                return None
             return Ternary.NO if owner is Ternary.YES else Ternary.UNKNOWN
-        if attr in TENSOR_ATTRIBUTES and self.kind(node.value, depth) is Ternary.YES:
-            return Ternary.YES
+        if attr in TENSOR_ATTRIBUTES:
+            owner = self._kind(node.value, depth)
+            if owner is Ternary.YES:
+                return Ternary.YES
+            if owner is None:
+                return None
         values = self.self_attribute_values(node)
         if values is not None:
-            return self._judge_foreign(values, depth)
+            cls = self._self_class(node.value.value)  # type: ignore[union-attr]
+            return self._node(("attr", id(cls), attr), lambda: self._judge_foreign(values, depth))
         if isinstance(node.value, cst.Attribute):
             layers = self.self_attribute_values(node.value)
             if layers is not None:
                 return self._layer_tensor_kind(layers, attr)
+        if isinstance(node.value, cst.Name) and not self._foreign:
+            return self._annotated_layer_kind(node.value.value, attr)
         return Ternary.UNKNOWN
+
+    def _annotated_layer_kind(self, name: str, attr: str) -> Ternary:
+        """`layer.weight` where every binding of `layer` is annotated `nn.Linear` (or
+        another layer whose `weight` always exists). Flags such as `bias=False` are
+        unknown from a type, so `.bias` stays unknown."""
+        found = self._lookup(name)
+        if found is None:
+            return Ternary.UNKNOWN
+        index, bindings = found
+        stack = self._scopes.stack[: index + 1]
+        for binding in bindings:
+            if binding.annotation is None or binding.kind not in ("param", "assign"):
+                return Ternary.UNKNOWN
+            qualname = self._in_stack(stack, lambda: self._names.qualified_name(binding.annotation))
+            tensors = LAYER_TENSORS.get(qualname) if qualname else None
+            if tensors is None or tensors.get(attr, None) != ():
+                return Ternary.UNKNOWN
+        return Ternary.YES
 
     # -- attributes of `self` -----------------------------------------------------------
     def self_attribute_values(self, node: cst.Attribute) -> list | None:
@@ -259,7 +458,7 @@ class TensorInference:
                 return None
         return None
 
-    def _judge_foreign(self, values: list, depth: int) -> Ternary:
+    def _judge_foreign(self, values: list, depth: int) -> Ternary | None:
         """Values assigned in other methods: judged by their torch calls alone, with names
         resolved at module level and any local name unknown."""
         if not values or any(v is None for v in values):
@@ -269,7 +468,7 @@ class TensorInference:
         self._scopes.stack = stack[:1]
         self._foreign = True
         try:
-            return Ternary.join(self.kind(v, depth) for v in values)
+            return _join([self._kind(v, depth) for v in values])
         finally:
             self._scopes.stack = stack
             self._foreign = saved_foreign
@@ -292,7 +491,8 @@ class TensorInference:
             kinds.append(_flags_on(call, tensors[attr]))
         return Ternary.join(kinds)
 
-    def _call_kind(self, node: cst.Call, depth: int) -> Ternary:
+    # -- calls ---------------------------------------------------------------------------
+    def _call_kind(self, node: cst.Call, depth: int) -> Ternary | None:
         func = node.func
         qualname = self._names.qualified_name(func)
         if qualname is not None:
@@ -309,9 +509,19 @@ class TensorInference:
                 if returns is False:
                     return Ternary.NO
                 return Ternary.UNKNOWN
+            if self._project is not None and not qualname.startswith("builtins."):
+                return _PROJECT_RETURNS.get(self._project.function_returns(qualname), Ternary.UNKNOWN)
+            return Ternary.UNKNOWN
+        if isinstance(func, cst.Name):
+            if self._foreign:
+                return Ternary.UNKNOWN
+            return self._local_function_kind(func.value)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
-            if self.kind(func.value, depth) is not Ternary.YES:
+            owner = self._kind(func.value, depth)
+            if owner is None:
+                return None
+            if owner is not Ternary.YES:
                 return Ternary.UNKNOWN
             if method in NON_TENSOR_METHODS:
                 return Ternary.NO
@@ -325,6 +535,51 @@ class TensorInference:
             if method in TENSOR_METHODS:
                 return Ternary.YES
         return Ternary.UNKNOWN
+
+    def _local_function_kind(self, name: str) -> Ternary | None:
+        """Calling a function defined in this file: what every one of its definitions returns."""
+        found = self._lookup(name)
+        if found is None:
+            return Ternary.UNKNOWN
+        index, bindings = found
+        if any(b.kind != "def" or not isinstance(b.node, cst.FunctionDef) for b in bindings):
+            return Ternary.UNKNOWN
+        outer = self._scopes.stack[: index + 1]
+        return _join([self._returns_kind(b.node, outer) for b in bindings])  # type: ignore[arg-type]
+
+    def _returns_kind(self, func: cst.FunctionDef, outer: list) -> Ternary | None:
+        return self._node(("returns", id(func)), lambda: self._in_stack(outer, lambda: self._judge_returns(func, outer)))
+
+    def _judge_returns(self, func: cst.FunctionDef, outer: list) -> Ternary | None:
+        """`-> torch.Tensor` (or `-> int`, ...) decides; else every `return` must agree,
+        and a body that may run off its end returns None."""
+        if func.asynchronous is not None:
+            return Ternary.UNKNOWN
+        for decorator in func.decorators:
+            target = decorator.decorator
+            if isinstance(target, cst.Call):
+                target = target.func
+            if self._names.qualified_name(target) not in _TRANSPARENT_DECORATORS:
+                return Ternary.UNKNOWN
+        if func.returns is not None:
+            annotated = self.annotation_kind(func.returns.annotation)
+            if annotated is not Ternary.UNKNOWN:
+                return annotated
+        entry = self._callees.get(id(func))
+        if entry is None or entry[0] is not func:
+            entry = self._callees[id(func)] = (func, _Callee(func))
+        callee = entry[1]
+        if callee.generator:
+            return Ternary.UNKNOWN
+        stack = outer + callee.scopes
+
+        def judge() -> Ternary | None:
+            kinds = [Ternary.NO if r.value is None else self._kind(r.value, 0) for r in callee.returns]
+            if falls_through(func.body.body):
+                kinds.append(Ternary.NO)
+            return _join(kinds)
+
+        return self._in_stack(stack, judge)
 
 
 def _flags_on(call: cst.Call, flags: tuple[tuple[str, int], ...]) -> Ternary:

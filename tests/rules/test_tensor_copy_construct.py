@@ -251,3 +251,145 @@ def test_methods_returning_tuples_are_not_tensors():
 
 def test_max_without_arguments_is_a_tensor():
     assert codes("import torch\ndef f(x: torch.Tensor):\n    return torch.tensor(x.max())\n", select=["TL001"]) == ["TL001"]
+
+
+# -- isinstance narrowing (semantics/narrowing.py) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # the guard proves a tensor
+        "def f(x):\n    if isinstance(x, torch.Tensor):\n        return torch.tensor(x)\n",
+        "from torch import Tensor\ndef f(x):\n    if isinstance(x, Tensor):\n        return torch.tensor(x)\n",
+        "def f(x):\n    if torch.is_tensor(x):\n        return torch.tensor(x)\n",
+        "def f(x):\n    if type(x) is torch.Tensor:\n        return torch.tensor(x)\n",
+        "def f(x):\n    if isinstance(x, (torch.Tensor, nn.Parameter)):\n        return torch.tensor(x)\n",
+        "def f(x):\n    if isinstance(x, nn.Parameter):\n        return torch.tensor(x)\n",
+        # else of a not-tensor test, elif chains, `or` false
+        "def f(x):\n    if not isinstance(x, torch.Tensor):\n        return x\n    else:\n        return torch.tensor(x)\n",
+        "def f(x, c):\n    if not torch.is_tensor(x):\n        pass\n    elif c:\n        return torch.tensor(x)\n",
+        "def f(x):\n    if x is None or not isinstance(x, torch.Tensor):\n        return x\n    else:\n        return torch.tensor(x)\n",
+        # the rest of the block after an early exit
+        "def f(x):\n    if not isinstance(x, torch.Tensor):\n        raise TypeError(x)\n    return torch.tensor(x)\n",
+        "def f(x):\n    if not isinstance(x, torch.Tensor):\n        x = 1\n        return x\n    y = 2\n    return torch.tensor(x)\n",
+        "def f(xs):\n    for x in xs:\n        if not isinstance(x, torch.Tensor):\n            continue\n        torch.tensor(x)\n",
+        "def f(x):\n    assert isinstance(x, torch.Tensor)\n    return torch.tensor(x)\n",
+        # conditional expressions and `and`
+        "def f(x):\n    return torch.tensor(x) if isinstance(x, torch.Tensor) else x\n",
+        "def f(x):\n    return isinstance(x, torch.Tensor) and torch.tensor(x)\n",
+        "def f(xs):\n    return [torch.tensor(x) for x in xs if torch.is_tensor(x)]\n",
+    ],
+)
+def test_narrowing_proves_a_tensor(body):
+    assert found(body) == ["TL001"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Real false positive (issue 7): the branch exists for lists; the old safe fix
+        # rewrote it to `targets.detach().clone()`, which raises on a list.
+        "def f(targets: torch.Tensor):\n    if not isinstance(targets, torch.Tensor):\n"
+        "        targets = torch.tensor(targets)\n    return targets\n",
+        "targets = torch.zeros(3)\nif not isinstance(targets, torch.Tensor):\n    targets = torch.tensor(targets)\n",
+        "def f(x: torch.Tensor):\n    return x if isinstance(x, torch.Tensor) else torch.tensor(x)\n",
+        "def f(x: torch.Tensor):\n    return torch.tensor(x) if not torch.is_tensor(x) else x\n",
+        "def f(x: torch.Tensor):\n    if isinstance(x, torch.Tensor):\n        return x\n    return torch.tensor(x)\n",
+        "def f(x: torch.Tensor):\n    if isinstance(x, (torch.Tensor, np.ndarray)):\n        pass\n    else:\n        return torch.tensor(x)\n",
+        "def f(x: torch.Tensor):\n    if isinstance(x, (list, tuple)):\n        return torch.tensor(x)\n",
+        "def f(x: torch.Tensor):\n    if type(x) is list:\n        return torch.tensor(x)\n",
+        "def f(x: torch.Tensor):\n    return isinstance(x, torch.Tensor) or torch.tensor(x)\n",
+        "def f(xs: torch.Tensor):\n    return [torch.tensor(x) for x in xs if not isinstance(x, torch.Tensor)]\n",
+        "def f(x: torch.Tensor):\n    while not isinstance(x, torch.Tensor):\n        x = torch.tensor(x)\n",
+    ],
+)
+def test_narrowing_proves_not_a_tensor(body):
+    assert found(body) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # look-alikes: the guard does not decide, or no longer holds where the call is
+        "def f(x):\n    if isinstance(x, torch.Tensor):\n        x = x.tolist()\n        return torch.tensor(x)\n",
+        "def f(x):\n    if isinstance(x, torch.Tensor):\n        for i in range(3):\n            torch.tensor(x)\n            x = [i]\n",
+        "def f(x, y):\n    if isinstance(y, torch.Tensor):\n        return torch.tensor(x)\n",
+        "def f(x):\n    if not isinstance(x, nn.Parameter):\n        return torch.tensor(x)\n",
+        "def f(x):\n    if isinstance(x, (torch.Tensor, np.ndarray)):\n        return torch.tensor(x)\n",
+        "def f(x):\n    if type(x) is not torch.Tensor:\n        return torch.tensor(x)\n",
+        "def f(x):\n    if not isinstance(x, torch.Tensor):\n        print(x)\n    return torch.tensor(x)\n",
+        "def f(x):\n    if not isinstance(x, torch.Tensor):\n        return x\n    x = x.tolist()\n    return torch.tensor(x)\n",
+        "def f(x):\n    if isinstance(x, torch.Tensor):\n        def g():\n            return torch.tensor(x)\n        return g\n",
+        "def f(x):\n    if isinstance(x, torch.Tensor):\n        return lambda: torch.tensor(x)\n",
+        "def f(x, c):\n    if c or isinstance(x, torch.Tensor):\n        return torch.tensor(x)\n",
+        "def f(x):\n    return torch.tensor(x) if not isinstance(x, torch.Tensor) else x\n",
+        "def f(x):\n    if isinstance(x, torch.Tensor):\n        pass\n    return torch.tensor(x)\n",
+        "def f(x):\n    try:\n        assert isinstance(x, torch.Tensor)\n        x = [x]\n    except AssertionError:\n        return torch.tensor(x)\n",
+        "def isinstance(a, b):\n    return True\ndef f(x):\n    if isinstance(x, torch.Tensor):\n        return torch.tensor(x)\n",
+        "def f(xs):\n    return (torch.tensor(x) for x in xs if torch.is_tensor(x))\n",
+    ],
+)
+def test_narrowing_look_alikes_stay_silent(body):
+    assert found(body) == []
+
+
+def test_no_safe_fix_under_a_not_tensor_guard():
+    """The fix rewrites only the call on a proven tensor; the one under the guard stays."""
+    before = (
+        "def f(targets: torch.Tensor, weights: torch.Tensor):\n"
+        "    if not isinstance(targets, torch.Tensor):\n"
+        "        targets = torch.tensor(targets)\n"
+        "    w = torch.tensor(weights)\n"
+        "    return targets, w\n"
+    )
+    after = before.replace("torch.tensor(weights)", "weights.detach().clone()")
+    assert fixed(before) == after
+    guarded_only = before.replace("    w = torch.tensor(weights)\n", "    w = weights\n")
+    assert fixed(guarded_only) == guarded_only
+
+
+# -- tensors known from types ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "def f(layer: nn.Linear):\n    return torch.tensor(layer.weight)\n",
+        "def f(conv: torch.nn.Conv2d):\n    return torch.tensor(conv.weight)\n",
+        "def make() -> torch.Tensor:\n    return load()\ny = torch.tensor(make())\n",
+        "from torch import Tensor\ndef make(n) -> Tensor:\n    return load(n)\ndef g():\n    return torch.tensor(make(3))\n",
+        "def make(n):\n    return torch.zeros(n)\ny = torch.tensor(make(3))\n",
+        "def make(n, c):\n    if c:\n        return torch.zeros(n)\n    t = torch.ones(n)\n    return t * 2\ny = torch.tensor(make(3, True))\n",
+        "def make(n):\n    if n > 1:\n        return make(n - 1)\n    return torch.zeros(1)\ny = torch.tensor(make(3))\n",
+        "def make(x: torch.Tensor):\n    return x.float()\ndef g(a: torch.Tensor):\n    return torch.tensor(make(a))\n",
+        "@torch.no_grad()\ndef make(n):\n    return torch.zeros(n)\ny = torch.tensor(make(3))\n",
+    ],
+)
+def test_tensors_known_from_types_and_returns(body):
+    assert found(body) == ["TL001"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "def f(layer: nn.Linear):\n    return torch.tensor(layer.bias)\n",  # bias=False is possible
+        "def f(layer: MyLinear):\n    return torch.tensor(layer.weight)\n",
+        "def f(layer):\n    return torch.tensor(layer.weight)\n",
+        "def f(layer: nn.Linear):\n    layer = other()\n    return torch.tensor(layer.weight)\n",
+        "from typing import Optional\ndef make() -> Optional[torch.Tensor]:\n    return None\ny = torch.tensor(make())\n",
+        "def make() -> list:\n    return load()\ny = torch.tensor(make())\n",
+        "def make(n):\n    if n:\n        return torch.zeros(n)\ny = torch.tensor(make(3))\n",  # may return None
+        "def make(n):\n    return [n]\ny = torch.tensor(make(3))\n",
+        "def make(n):\n    return torch.zeros(n).tolist()\ny = torch.tensor(make(3))\n",
+        "def make(n):\n    yield torch.zeros(n)\ny = torch.tensor(make(3))\n",
+        "async def make(n):\n    return torch.zeros(n)\ny = torch.tensor(make(3))\n",
+        "@cache_result\ndef make(n):\n    return torch.zeros(n)\ny = torch.tensor(make(3))\n",
+        "def make(n):\n    return n\ny = torch.tensor(make(3))\n",
+        "def make(n):\n    return make(n)\ny = torch.tensor(make(3))\n",
+        "def make(n):\n    return torch.zeros(n)\ndef make(n):\n    return [n]\ny = torch.tensor(make(3))\n",
+        "def make(n):\n    def inner():\n        return torch.zeros(n)\n    return inner\ny = torch.tensor(make(3))\n",
+    ],
+)
+def test_types_and_returns_that_prove_nothing(body):
+    assert found(body) == []

@@ -1,0 +1,121 @@
+"""Per file: how many times its libcst parse time does linting it take?
+
+    python benchmarks/parse_ratio.py PATH [PATH ...] [--select ALL] [--top 10] [--repeat 1] [--fail-above R]
+
+Linting (`lint_source`, all selected rules, no cache, one process) includes its own
+parse, so a ratio of 1.0 means the rules cost nothing. The analysis must stay linear in
+the file: a file whose ratio is far above the others has a super-linear rule or
+inference (see tests/test_analysis_linear.py). Times are CPU time of this process (other
+load on the machine does not count), each the best of --repeat runs, after one warm-up
+lint so that one-time loading is not charged to the first file.
+Files that do not mention torch are skipped, as the linter skips them without parsing.
+Prints the --top files by ratio and the maximum; with --fail-above R, exits 1 when some
+file's ratio is above R.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import libcst as cst
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tensorlint.engine import LintSettings, lint_source  # noqa: E402
+from tensorlint.selection import resolve_all  # noqa: E402
+from tensorlint.walk import child_fields  # noqa: E402
+
+
+def python_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            files.append(path)
+        else:
+            files += sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+    return files
+
+
+def best_time(function, repeat: int) -> float:
+    """CPU seconds of this process (other load on the machine does not count), best of N."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        function()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+_WARM_UP = "import torch\ndef f(x: torch.Tensor):\n    return torch.tensor(x).view(1, dim=0)\n"
+
+
+def warm_up(settings: LintSettings) -> None:
+    """One-time costs are not any file's: the walker reads each node class's fields once
+    (inspect.getsource), and the rules load their tables on first use."""
+    for value in vars(cst).values():
+        if isinstance(value, type) and issubclass(value, cst.CSTNode):
+            child_fields(value)
+    lint_source(_WARM_UP, "warm_up.py", settings)
+
+
+def measure(path: Path, settings: LintSettings, repeat: int) -> tuple[float, float, int] | None:
+    """(parse seconds, lint seconds, lines), or None if the file is skipped."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if "torch" not in source:
+        return None
+    try:
+        parse = best_time(lambda: cst.parse_module(source), repeat)
+    except Exception:  # noqa: BLE001 - unparsable files are the parser's business
+        return None
+    lint = best_time(lambda: lint_source(source, str(path), settings), repeat)
+    return parse, lint, source.count("\n") + 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="+", type=Path)
+    parser.add_argument("--select", default="ALL", help="rule selectors, comma separated (default: ALL)")
+    parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=1, help="best of N runs per file (default: 1)")
+    parser.add_argument("--fail-above", type=float, default=None, metavar="R")
+    args = parser.parse_args(argv)
+
+    settings = LintSettings(enabled=resolve_all(s.strip() for s in args.select.split(",")))
+    warm_up(settings)
+    rows = []
+    total_parse = total_lint = 0.0
+    for path in python_files(args.paths):
+        measured = measure(path, settings, args.repeat)
+        if measured is None:
+            continue
+        parse, lint, lines = measured
+        total_parse += parse
+        total_lint += lint
+        rows.append((lint / parse if parse > 0 else float("inf"), lint, parse, lines, path))
+    if not rows:
+        print("no files that mention torch")
+        return 0
+    rows.sort(key=lambda row: row[0], reverse=True)
+    print(f"{'ratio':>7} {'lint s':>8} {'parse s':>8} {'lines':>6}  file")
+    for ratio, lint, parse, lines, path in rows[: args.top]:
+        print(f"{ratio:7.2f} {lint:8.3f} {parse:8.3f} {lines:6d}  {path}")
+    slowest = max(rows, key=lambda row: row[1])
+    print(
+        f"\n{len(rows)} files: lint {total_lint:.2f} s, parse {total_parse:.2f} s "
+        f"(overall ratio {total_lint / total_parse:.2f}); max ratio {rows[0][0]:.2f} ({rows[0][4]}); "
+        f"slowest file {slowest[1]:.3f} s ({slowest[4]})"
+    )
+    if args.fail_above is not None and rows[0][0] > args.fail_above:
+        print(f"FAIL: ratio above {args.fail_above}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .classify import zero_gradient_when_negative
 from .findings import Finding
 from .options import Options
+from .profile import INPUT
 
 
 def _where(layer: dict) -> str:
@@ -16,6 +18,8 @@ def saturation(layer: dict, opts: Options) -> Finding | None:
     frac = layer.get("saturation_fraction")
     if frac is None or frac <= opts.saturation_fraction:
         return None
+    if layer["activation"] == "softmax" and layer.get("model_output"):
+        return None  # the model's own output probabilities: a confident classifier, not a saturated layer
     what = "of softmax rows put almost all mass on one entry" if layer["activation"] == "softmax" else "of outputs sit at the asymptotes"
     return Finding(
         "saturation",
@@ -39,14 +43,23 @@ def dead_units(layer: dict, opts: Options) -> Finding | None:
     frac = layer.get("dead_fraction")
     if frac is None or frac <= opts.dead_layer_fraction:
         return None
+    name = layer.get("activation_name") or ""
+    head = f"{layer['dead_units']} of {layer['units']} units ({_where(layer)}) were positive less than {opts.dead_unit_activity:.0%} of the time"
+    if zero_gradient_when_negative(name):
+        message = f"{head}, so they output zero and pass no gradient; check the init, the learning rate or the bias, or use LeakyReLU/GELU."
+    else:
+        message = (
+            f"{head}: {name} still passes a small gradient below zero, but these units are stuck in its negative regime "
+            "and carry almost no signal; check the init, the learning rate or the bias."
+        )
     return Finding(
         "dead-units",
         layer["module"],
         "warning",
-        f"{layer['dead_units']} of {layer['units']} units ({_where(layer)}) were active less than "
-        f"{opts.dead_unit_activity:.0%} of the time, so they pass no gradient; check the init, the learning rate "
-        "or the bias, or use LeakyReLU/GELU.",
+        message,
         {
+            "activation": layer["activation"],
+            "activation_name": name or None,
             "dead_units": layer["dead_units"],
             "units": layer["units"],
             "fraction": frac,
@@ -61,7 +74,9 @@ def dead_units(layer: dict, opts: Options) -> Finding | None:
 
 def bn_mismatch(layer: dict, opts: Options) -> Finding | None:
     z, ratio = layer.get("bn_mean_z"), layer.get("bn_var_ratio")
-    if z is None or (z <= opts.bn_mismatch_z and 1 / opts.bn_var_ratio <= ratio <= opts.bn_var_ratio):
+    if z is None or layer.get("bn_rows", 0) < opts.bn_min_rows:
+        return None  # too few pooled samples to tell stale statistics from an unusual batch
+    if (z <= opts.bn_mismatch_z and 1 / opts.bn_var_ratio <= ratio <= opts.bn_var_ratio):
         return None
     return Finding(
         "bn-stats-mismatch",
@@ -78,6 +93,7 @@ def bn_mismatch(layer: dict, opts: Options) -> Finding | None:
             "z_threshold": opts.bn_mismatch_z,
             "var_ratio_threshold": opts.bn_var_ratio,
             "samples": layer["bn_samples"],
+            "rows": layer["bn_rows"],
         },
     )
 
@@ -135,11 +151,18 @@ def non_finite(layers: list[dict], inputs: NonFiniteInputs | None = None) -> Fin
     When that layer's input was already non-finite, the value was made by plain tensor code
     (or an unwatched functional op) in an enclosing forward, and the finding names that module.
     """
-    bad = [layer for layer in layers if layer["nonfinite_calls"]]
+    bad = [layer for layer in layers if layer["nonfinite_calls"] and layer["function"] != INPUT]
     if not bad:
         return None
-    first = min(bad, key=lambda layer: (layer["first_nonfinite_forward"], layer["order"]))
-    step = first["first_nonfinite_forward"]
+
+    def first_site(layer: dict) -> tuple[int, int]:
+        """(first forward, execution order) of the layer's earliest bad call site: a reused module
+        (BasicBlock's ``relu``) is placed by the call that went bad, not by its first call."""
+        sites = layer.get("nonfinite_sites") or [[layer["order"], layer["first_nonfinite_forward"], 0]]
+        return min((step, order) for order, step, _ in sites)
+
+    first = min(bad, key=first_site)
+    step = first_site(first)[0]
     found = _producer(first, step, inputs or NonFiniteInputs())
     module = first["module"] if found is None else found[0]
     others = [_label(layer) for layer in bad if layer is not first and not (layer["module"] == module and not layer["function"])]

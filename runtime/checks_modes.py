@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from .findings import EventLog, Finding
+from .findings import _RANK, EventLog, Finding
 from .options import Options
 
 
@@ -40,6 +40,7 @@ class ModeChecks:
         self.eval_ran: dict[str, bool] = {}  # modules whose latest grad-enabled forward ran in eval mode
         self._eval_dropout_calls: set[str] = set()
         self._subtree: dict[str, tuple[frozenset[int], bool]] = {}
+        self.forward = 0  # index of the outermost forward being checked (set by the monitor)
 
     def set_modules(self, modules: dict[str, nn.Module]) -> None:
         """The model's named modules as of attach time (the cached subtree facts depend on them)."""
@@ -47,33 +48,58 @@ class ModeChecks:
         self._subtree.clear()
 
     # ---- dropout and batch norm --------------------------------------------------------------
-    def dropout(self, module: str, p: float, training: bool, grad: bool, function: str = "") -> None:
+    def dropout(
+        self, module: str, p: float, training: bool, grad: bool, function: str = "", inside: str | None = None
+    ) -> None:
         if not p or p <= 0:
             return
         if training and not grad:
             how = f"{function} with training=True" if function else f"dropout (p={p}) in training mode"
+            if inside:
+                message = (
+                    f"{how} ran inside an unregistered {inside} while gradients were disabled: model.eval() never "
+                    "reaches a module kept in a plain list or dict (see unregistered-module); register it in "
+                    "nn.ModuleList/nn.ModuleDict."
+                )
+            else:
+                message = (
+                    f"{how} ran while gradients were disabled, so inference outputs are randomly masked; "
+                    "call model.eval() before evaluating or pass training=self.training."
+                )
             self.events.record(
                 "dropout-active-at-inference",
                 module,
                 "warning",
-                f"{how} ran while gradients were disabled, so inference outputs are randomly masked; "
-                "call model.eval() before evaluating or pass training=self.training.",
-                {"p": float(p), "function": function or None},
+                message,
+                {"p": float(p), "function": function or None, "inside_unregistered": inside, "forward": self.forward},
             )
         elif not training and grad and function:
             self._eval_dropout_calls.add(module)
 
-    def batchnorm(self, module: str, training: bool, tracks: bool, grad: bool, batch: int | None, function: str = "") -> None:
+    def batchnorm(
+        self, module: str, training: bool, tracks: bool, grad: bool, batch: int | None, function: str = "",
+        inside: str | None = None,
+    ) -> None:  # fmt: skip
         if not training:
             return
         if not grad and tracks:
+            if inside:
+                message = (
+                    f"BatchNorm inside an unregistered {inside} ran in training mode with gradients disabled: "
+                    "model.eval() never reaches a module kept in a plain list or dict (see unregistered-module), "
+                    "so evaluation overwrites its running statistics; register it in nn.ModuleList/nn.ModuleDict."
+                )
+            else:
+                message = (
+                    "BatchNorm ran in training mode with gradients disabled, so evaluation batches overwrite its "
+                    "running statistics; call model.eval() before evaluating."
+                )
             self.events.record(
                 "batchnorm-train-at-inference",
                 module,
                 "error",
-                "BatchNorm ran in training mode with gradients disabled, so evaluation batches overwrite its "
-                "running statistics; call model.eval() before evaluating.",
-                {"function": function or None},
+                message,
+                {"function": function or None, "inside_unregistered": inside, "forward": self.forward},
             )
         elif grad and batch is not None:
             sizes = self._sizes.setdefault(module, _BatchSizes())
@@ -101,7 +127,7 @@ class ModeChecks:
             "warning",
             f"A {name} ran inside this module's forward but is not registered as a submodule, "
             "so .eval(), .to() and state_dict() never reach it; store it as an attribute or in nn.ModuleList.",
-            {"class": name, "classes": []},
+            {"class": name, "classes": [], "forward": self.forward},
         )
         if name not in found.details["classes"] and len(found.details["classes"]) < 8:
             found.details["classes"].append(name)
@@ -153,6 +179,15 @@ class ModeChecks:
     # ---- report ----------------------------------------------------------------------------------
     def findings(self) -> list[Finding]:
         out = self.events.findings()
+        # An unregistered module that explains mode findings of its parent is as severe as they are.
+        caused = {}
+        for f in out:
+            if f.details.get("inside_unregistered"):
+                worst = caused.get(f.module)
+                caused[f.module] = f.severity if worst is None or _RANK[f.severity] < _RANK[worst] else worst
+        for f in out:
+            if f.kind == "unregistered-module" and f.module in caused and _RANK[caused[f.module]] < _RANK[f.severity]:
+                f.severity = caused[f.module]
         for name, sizes in self._sizes.items():
             if not sizes.small:
                 continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,16 @@ import torch.nn.functional as F
 from torch import nn
 
 SATURATING = ("sigmoid", "tanh", "softsign", "hardtanh", "hardsigmoid", "softmax")
-_RELU_NAME_HINTS = ("relu", "gelu", "silu", "swish", "mish", "elu", "hardswish")
+# Third-party ReLU-family activation classes, matched on the whole class name (never a substring:
+# PixelUnshuffle contains "elu"): transformers' NewGELUActivation, QuickGELUActivation, GELUTanh,
+# SiLUActivation, MishActivation, ReLUSquaredActivation; timm's GELU, QuickGELU, Swish, HardSwish...
+_RELU_CLASS_NAME = re.compile(
+    r"(new|fast|quick|accurate|pytorch|clipped|approximate)?"
+    r"(relu|relu6|leakyrelu|gelu|silu|swish|hardswish|mish|hardmish|elu|celu|selu)"
+    r"(tanh|squared)?(activation|act|me|jit)?"
+)
+# Activations whose gradient is exactly zero for negative inputs (a "dead" unit passes none).
+_HARD_ZERO = re.compile(r"(f\.|torch\.|tensor\.)?(relu6?|hardtanh)_?|relusquared(activation)?")
 
 _DROPOUT_TYPES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 _RELU_TYPES = (
@@ -34,6 +44,12 @@ class Activation:
     low: float = 0.0
     high: float = 1.0
     dim: int | None = None
+    name: str = ""  # the class or function, e.g. "LeakyReLU" or "F.gelu"
+
+
+def zero_gradient_when_negative(name: str) -> bool:
+    """ReLU/ReLU6 pass no gradient below zero; LeakyReLU, GELU, SiLU, ELU... still pass some."""
+    return not name or _HARD_ZERO.fullmatch(name.lower()) is not None
 
 
 @dataclass
@@ -51,8 +67,9 @@ class ModuleInfo:
 
 def module_activation(module: nn.Module) -> Activation | None:
     """Classify a module as saturating/ReLU-family from its type, or its class name for third-party ones."""
+    name = type(module).__name__
     if isinstance(module, _RELU_TYPES):  # before Hardtanh: ReLU6 subclasses it
-        return Activation("relu")
+        return Activation("relu", name=name)
     if isinstance(module, nn.Sigmoid):
         return Activation("sigmoid")
     if isinstance(module, nn.Tanh):
@@ -66,9 +83,8 @@ def module_activation(module: nn.Module) -> Activation | None:
     if isinstance(module, nn.Softmax):
         return Activation("softmax", dim=module.dim)
     is_leaf = next(module.children(), None) is None and next(module.parameters(recurse=False), None) is None
-    lowered = type(module).__name__.lower()
-    if is_leaf and any(hint in lowered for hint in _RELU_NAME_HINTS):
-        return Activation("relu")  # e.g. transformers' NewGELUActivation
+    if is_leaf and _RELU_CLASS_NAME.fullmatch(name.lower()):
+        return Activation("relu", name=name)  # e.g. transformers' NewGELUActivation
     return None
 
 
@@ -173,7 +189,7 @@ def _watched() -> dict[Callable, WatchedFunction]:
         ("hardsigmoid", (F.hardsigmoid,)),
     ):
         for fn in fns:
-            table[fn] = WatchedFunction(_qualname(fn), "activation", unary, Activation(kind))
+            table[fn] = WatchedFunction(_qualname(fn), "activation", unary, Activation(kind, name=_qualname(fn)))
     for fn in (torch.softmax, torch.Tensor.softmax, F.softmax):
         table[fn] = WatchedFunction(_qualname(fn), "activation", softmax, Activation("softmax"))
     table[F.hardtanh] = WatchedFunction("F.hardtanh", "activation", Binder.of(F.hardtanh), Activation("hardtanh"))

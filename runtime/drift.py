@@ -10,7 +10,7 @@ import math
 
 from .findings import Finding
 from .options import Options
-from .profile import HIST_FIELDS, Profile, dense_hist
+from .profile import HIST_FIELDS, INPUT, Profile, ProfileError, canonical, dense_hist, unwrapped
 
 _EPS = 1e-4
 
@@ -40,13 +40,44 @@ def psi(live: list[float], ref: list[float], groups: int) -> float:
     return value
 
 
+def check_architecture(reference: Profile, arch: dict[str, str]) -> None:
+    """Refuse a reference profile recorded on another architecture (same names are not enough).
+
+    Compares every module's class and parameter shapes, ignoring the ``module.`` prefix of
+    DataParallel/DDP. Profiles saved before the architecture was recorded are accepted.
+    """
+    recorded = reference.meta.get("architecture")
+    if not isinstance(recorded, dict):
+        return
+    ref, here = unwrapped(recorded), unwrapped(arch)
+    differ = [name for name in ref.keys() & here.keys() if ref[name] != here[name]]
+    missing = sorted(ref.keys() - here.keys())
+    extra = sorted(here.keys() - ref.keys())
+    if not (differ or missing or extra):
+        return
+    examples = [f"`{n or '(root)'}` is {here[n]} here but {ref[n]} in the profile" for n in sorted(differ)[:3]]
+    examples += [f"`{n}` is only in the profile" for n in missing[:2]] + [f"`{n}` is only in this model" for n in extra[:2]]
+    raise ProfileError(
+        f"the reference profile was recorded on a different architecture ({len(differ)} modules differ, "
+        f"{len(missing)} missing, {len(extra)} new): " + "; ".join(examples) + ". Record a new profile on this model."
+    )
+
+
 def drift_findings(live: Profile, reference: Profile, opts: Options) -> list[Finding]:
     if any(reference.meta.get(k) != getattr(opts, k) for k in HIST_FIELDS):
         raise ValueError("the reference profile was recorded with different histogram options")
+    refs = {canonical(key): layer for key, layer in reference.layers.items()}
+    refs.update(reference.layers)
+    seen: set[int] = set()
     out = []
     for key, layer in live.layers.items():
         ref = reference.layers.get(key)
-        if ref is None or not layer["samples"] or not ref["samples"] or layer["mean"] is None or ref["mean"] is None:
+        if ref is None:
+            ref = refs.get(canonical(key))
+        if ref is None or id(ref) in seen:
+            continue  # under DataParallel both "" and "module" map to the bare model's root
+        seen.add(id(ref))
+        if min(layer["samples"], ref["samples"]) < opts.drift_min_samples or layer["mean"] is None or ref["mean"] is None:
             continue
         value = psi(dense_hist(layer, opts.hist_bins), dense_hist(ref, opts.hist_bins), opts.psi_groups)
         if value < opts.psi_moderate:
@@ -59,7 +90,12 @@ def drift_findings(live: Profile, reference: Profile, opts: Options) -> list[Fin
                 "drift",
                 layer["module"],
                 "warning" if major else "info",
-                f"Activations {'of ' + layer['function'] + ' ' if layer['function'] else ''}drifted from the reference "
+                (
+                    "The model's input "
+                    if layer["function"] == INPUT
+                    else f"Activations {'of ' + layer['function'] + ' ' if layer['function'] else ''}"
+                )
+                + "drifted from the reference "
                 f"({'major' if major else 'moderate'}: PSI {value:.2f}, mean shift {shift:+.2f} reference stds); "
                 "check the input pipeline or whether the data changed.",
                 {

@@ -5,12 +5,24 @@ registered in the model) plus a TorchFunctionMode pushed only while a sampled
 forward of the model runs. Module-level mode checks are host-side flags and run on
 every forward; functional checks and tensor statistics run on sampled forwards, and
 statistics stay on the device until ``report()``/``profile()``.
+
+Thread safety: the call stack, the sampling decision and the TorchFunctionMode are
+per thread (torch's mode stack is thread-local too); the shared accumulators and
+event logs are updated under one lock, which is held only for the monitor's own
+bookkeeping, never around the user's module code.
+
+``torch.compile``: while dynamo traces, the hooks return at once (``is_compiling()``
+is a constant to dynamo), so they add no graph and no graph break. A compiled call of
+the monitored model is still counted through the ``OptimizedModule`` wrapper, but its
+inside is not inspected.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -23,17 +35,23 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 from .checks_activations import NonFiniteInputs, activation_findings
 from .checks_modes import ModeChecks
 from .classify import Activation, ModuleInfo, WatchedFunction, describe
-from .drift import drift_findings
-from .findings import is_allowed, normalise_allow, sort_findings
+from .drift import check_architecture, drift_findings
+from .findings import group_findings, is_allowed, normalise_allow, sort_findings
 from .functional_mode import FunctionalMode
 from .options import Options
-from .profile import Profile
+from .profile import INPUT, Profile, architecture
 from .report import Report
 from .stats import StatStore
 
+_compiling = torch.compiler.is_compiling
+
 
 def first_float_tensor(obj: Any, depth: int = 0) -> torch.Tensor | None:
-    """The activation to summarise from an output: a tensor, or the first one in a tuple/dict/dataclass/ModelOutput."""
+    """The activation to summarise from an output: a tensor, or the first one in a tuple/dict/dataclass/ModelOutput.
+
+    Inside a container, scalars (a ``ModelOutput``'s loss) are skipped when a non-scalar
+    tensor follows: a per-batch scalar is not an activation distribution.
+    """
     if isinstance(obj, torch.Tensor):
         return obj if obj.is_floating_point() and obj.numel() else None
     if depth > 2:
@@ -46,11 +64,64 @@ def first_float_tensor(obj: Any, depth: int = 0) -> torch.Tensor | None:
         items = (getattr(obj, f.name) for f in dataclasses.fields(obj))
     else:
         return None
+    scalar = None
     for item in items:
         found = first_float_tensor(item, depth + 1)
         if found is not None:
-            return found
-    return None
+            if found.ndim:
+                return found
+            scalar = scalar if scalar is not None else found
+    return scalar
+
+
+def _top_tensors(obj: Any) -> list[torch.Tensor]:
+    """The tensors a model returns directly (itself, or the items of a tuple/dict/dataclass)."""
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, Mapping):
+        items: Iterable = obj.values()
+    elif isinstance(obj, (tuple, list)):
+        items = obj
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        items = (getattr(obj, f.name) for f in dataclasses.fields(obj))
+    else:
+        return []
+    return [item for item in items if isinstance(item, torch.Tensor)]
+
+
+def in_reentrant_checkpoint(limit: int = 256) -> bool:
+    """True inside the first forward of reentrant activation checkpointing during training.
+
+    ``torch.utils.checkpoint.checkpoint(..., use_reentrant=True)`` (and DeepSpeed's copy)
+    runs the wrapped forward under ``no_grad`` in training mode by design, then reruns it
+    with gradients in backward. It is training when one of its tensor inputs requires grad
+    (reentrant checkpointing yields no gradients otherwise); under an outer ``no_grad`` no
+    input does, so a real evaluation without ``eval()`` is still caught. Walking the frames
+    costs microseconds, so it is only done when a forward would otherwise be judged as
+    inference in training mode.
+    """
+    frame = sys._getframe(1)
+    while frame is not None and limit:
+        code = frame.f_code
+        if code.co_name == "forward" and code.co_qualname.endswith("CheckpointFunction.forward"):
+            args = frame.f_locals.get("args", ())
+            return any(isinstance(a, torch.Tensor) and a.requires_grad for a in args)
+        frame, limit = frame.f_back, limit - 1
+    return False
+
+
+class _ThreadState(threading.local):
+    """Per-thread hook state: one forward's call stack, its sampling decision and its TorchFunctionMode."""
+
+    def __init__(self, on_function) -> None:
+        self.stack: list[ModuleInfo] = []
+        self.unregistered_depth = 0
+        self.unregistered: str | None = None  # class of the outermost unregistered module we are inside
+        self.occurrence: dict[tuple[str, str], int] = {}
+        self.sampling = False
+        self.forward = 0  # index of this thread's current outermost forward
+        self.mode = FunctionalMode(on_function)
+        self.softmax_outputs: dict[int, tuple[StatStore, int]] = {}  # id(output) -> slot, this forward
 
 
 class Monitor:
@@ -72,22 +143,23 @@ class Monitor:
         self.model = model
         self.options = Options(**options)
         self.reference = reference if reference is None or isinstance(reference, Profile) else Profile.load(reference)
+        if self.reference is not None:
+            check_architecture(self.reference, architecture(model))
         self._allow = normalise_allow(allow)
         self._info: dict[int, ModuleInfo] = {}
         self._modes = ModeChecks(self.options)
-        self._mode = FunctionalMode(self._on_function)
+        self._local = _ThreadState(self._on_function)
+        self._lock = threading.RLock()
         self._stores: dict[int, StatStore] = {}
         self._slot_order: dict[tuple[str, str, int], int] = {}
         self._handles: list = []
-        self._stack: list[ModuleInfo] = []
         self._callers: dict[str, str] = {}  # module -> the module whose forward first called it (sampled)
-        self._unregistered_depth = 0
-        self._occurrence: dict[tuple[str, str], int] = {}
-        self._sampling = False
         self._context: tuple[bool, bool, bool] | None = None
         self._phase = 0
+        self._started = 0
         self.forwards = 0
         self.sampled_forwards = 0
+        self.compiled_forwards = 0
         self.internal_errors: list[str] = []
 
     # ---- attach / detach ------------------------------------------------------------------------
@@ -116,9 +188,11 @@ class Monitor:
         for handle in self._handles:
             handle.remove()
         self._handles = []
-        self._mode.pop()
-        self._stack.clear()
-        self._unregistered_depth = 0
+        t = self._local
+        t.mode.pop()
+        t.stack.clear()
+        t.unregistered_depth = 0
+        t.unregistered = None
 
     @property
     def attached(self) -> bool:
@@ -126,24 +200,43 @@ class Monitor:
 
     # ---- hot path ---------------------------------------------------------------------------------
     def _pre_hook(self, module: nn.Module, args: tuple) -> None:
+        if _compiling():
+            return  # dynamo is tracing: add nothing to the graph
+        t = self._local
+        stack = t.stack
         info = self._info.get(id(module))
-        if not self._stack:
-            if info is None:
-                return  # a module outside any monitored forward
-            self._begin(module)
-        elif info is None:
-            if not self._unregistered_depth:
-                self._modes.unregistered(module, self._stack[-1].name)
-            self._unregistered_depth += 1
-            self._stack.append(self._stack[-1])  # functional calls inside it belong to the enclosing module
-            return
-        elif self._sampling and info.name not in self._callers:
-            self._callers[info.name] = self._stack[-1].name
-        if self._sampling:
-            self._watch_inputs(info, args)
-        self._stack.append(info)
+        try:
+            if not stack:
+                if info is None:
+                    info = self._compiled_root(module)
+                    if info is None:
+                        return  # a module outside any monitored forward
+                    self._begin(t, module, args, compiled=True)
+                    stack.append(info)
+                    return
+                self._begin(t, module, args)
+            elif info is None:
+                if not t.unregistered_depth:
+                    t.unregistered = type(module).__name__
+                    with self._lock:
+                        self._modes.unregistered(module, stack[-1].name)
+                t.unregistered_depth += 1
+                stack.append(stack[-1])  # functional calls inside it belong to the enclosing module
+                return
+            elif t.sampling and info.name not in self._callers:
+                self._callers[info.name] = stack[-1].name
+            if t.sampling:
+                self._watch_inputs(t, info, args)
+        except Exception as exc:  # noqa: BLE001 - never break the user's forward
+            self._internal(exc)
+        stack.append(info)
 
-    def _watch_inputs(self, info: ModuleInfo, args: tuple) -> None:
+    def _compiled_root(self, module: nn.Module) -> ModuleInfo | None:
+        """The monitored module an ``OptimizedModule`` (``torch.compile(model)``) wraps, if any."""
+        inner = getattr(module, "_orig_mod", None)
+        return None if inner is None else self._info.get(id(inner))
+
+    def _watch_inputs(self, t: _ThreadState, info: ModuleInfo, args: tuple) -> None:
         """Stage whether this module's floating-point inputs are already non-finite (one sum kernel each).
 
         Read before the forward runs, so an in-place forward cannot hide where a NaN came from.
@@ -152,25 +245,35 @@ class Monitor:
         if not tensors:
             nested = first_float_tensor(args)
             tensors = [] if nested is None else [nested]
-        with torch.no_grad(), torch._C.DisableTorchFunction():
+        with self._lock, torch.no_grad(), torch._C.DisableTorchFunction():
             for x in tensors:
                 self._guard(self._store(x).observe_input, info.order, x.detach())
 
     def _post_hook(self, module: nn.Module, args: tuple, output: Any) -> None:
-        if not self._stack:
+        if _compiling():
             return
-        self._stack.pop()
+        t = self._local
+        if not t.stack:
+            return
+        t.stack.pop()
         info = self._info.get(id(module))
         try:
             if info is None:
-                self._unregistered_depth -= 1
+                if t.unregistered_depth:
+                    t.unregistered_depth -= 1
+                    if not t.unregistered_depth:
+                        t.unregistered = None
             elif output is not None:
-                self._after(info, module, args, output)
+                self._after(t, info, module, args, output)
+                if not t.stack and t.softmax_outputs:
+                    self._mark_model_outputs(t, output)
+        except Exception as exc:  # noqa: BLE001 - never break the user's forward
+            self._internal(exc)
         finally:
-            if not self._stack:
-                self._end()
+            if not t.stack:
+                self._end(t)
 
-    def _begin(self, module: nn.Module) -> None:
+    def _begin(self, t: _ThreadState, module: nn.Module, args: tuple, compiled: bool = False) -> None:
         """Start of an outermost forward: decide whether it is sampled.
 
         The schedule restarts whenever the context changes (grad on/off, inference mode,
@@ -178,75 +281,131 @@ class Monitor:
         Only sampled forwards pay for the TorchFunctionMode and for tensor statistics.
         """
         context = (torch.is_grad_enabled(), torch.is_inference_mode_enabled(), module.training)
-        if context != self._context:
-            self._context, self._phase = context, 0
-        self._sampling = self._phase % self.options.every == 0
-        self._phase += 1
-        self._occurrence.clear()
-        if self._sampling:
-            self._mode.push()
+        with self._lock:
+            if compiled:
+                sampling = False
+                self.compiled_forwards += 1
+            else:
+                if context != self._context:
+                    self._context, self._phase = context, 0
+                sampling = self._phase % self.options.every == 0
+                self._phase += 1
+            t.forward = self._started
+            self._started += 1
+            self._modes.forward = t.forward
+        t.sampling = sampling
+        t.occurrence.clear()
+        t.softmax_outputs.clear()
+        t.unregistered_depth = 0
+        t.unregistered = None
+        if sampling:
+            t.mode.push()
+            x = first_float_tensor(args)
+            if x is not None and self.options.profile_input:
+                root = self._info.get(id(module))
+                if root is not None:
+                    self._observe(t, root.name, INPUT, None, x)
 
-    def _end(self) -> None:
-        self._mode.pop()
-        if self._sampling:
-            self.sampled_forwards += 1
-            with torch.no_grad():
-                for store in self._stores.values():
-                    self._guard(store.merge, self.forwards)
-        self.forwards += 1
+    def _end(self, t: _ThreadState) -> None:
+        try:
+            t.mode.pop()
+        except Exception as exc:  # noqa: BLE001
+            self._internal(exc)
+        with self._lock:
+            if t.sampling:
+                self.sampled_forwards += 1
+                with torch.no_grad():
+                    for store in self._stores.values():
+                        self._guard(store.merge, t.forward)
+            self.forwards += 1
+        t.sampling = False
 
-    def _after(self, info: ModuleInfo, module: nn.Module, args: tuple, output: Any) -> None:
-        training, grad = module.training, torch.is_grad_enabled()
-        if grad:
-            if not training:
-                self._modes.eval_ran[info.name] = True
-            elif self._modes.eval_ran:
-                self._modes.eval_ran.pop(info.name, None)
-        site = None
-        if self._sampling and info.collect:
-            x = first_float_tensor(output)
-            if x is not None:
-                site = self._observe(info.name, "", info.activation, x)
-        if info.is_dropout:
-            self._modes.dropout(info.name, module.p, training, grad)
-        elif info.is_batchnorm:
-            self._batchnorm(info, module, args, training, grad, site)
+    def _effective_grad(self, training: bool) -> bool:
+        """Grad mode for the train/eval checks: a reentrant checkpoint's no_grad forward counts as training."""
+        grad = torch.is_grad_enabled()
+        if not grad and training and not torch.is_inference_mode_enabled():
+            return in_reentrant_checkpoint()
+        return grad
+
+    def _after(self, t: _ThreadState, info: ModuleInfo, module: nn.Module, args: tuple, output: Any) -> None:
+        training = module.training
+        if info.is_dropout or info.is_batchnorm:
+            grad = self._effective_grad(training)
+        else:
+            grad = torch.is_grad_enabled()
+        with self._lock:
+            if grad:
+                if not training:
+                    self._modes.eval_ran[info.name] = True
+                elif self._modes.eval_ran:
+                    self._modes.eval_ran.pop(info.name, None)
+            site = None
+            if t.sampling and info.collect:
+                x = first_float_tensor(output)
+                if x is not None:
+                    site = self._observe(t, info.name, "", info.activation, x)
+            if info.is_dropout:
+                self._modes.dropout(info.name, module.p, training, grad)
+            elif info.is_batchnorm:
+                self._batchnorm(t, info, module, args, training, grad, site)
 
     def _batchnorm(
-        self, info: ModuleInfo, bn: nn.Module, args: tuple, training: bool, grad: bool, site: tuple[StatStore, int] | None
-    ) -> None:
+        self, t: _ThreadState, info: ModuleInfo, bn: nn.Module, args: tuple, training: bool, grad: bool,
+        site: tuple[StatStore, int] | None,
+    ) -> None:  # fmt: skip
         """Host checks on every forward; in eval, pool the input per channel into the output's slot."""
         x = args[0] if args and isinstance(args[0], torch.Tensor) else None
         tracks = bn.track_running_stats and bn.running_mean is not None
         self._modes.batchnorm(info.name, training, tracks, grad, None if x is None or x.ndim < 2 else x.shape[0])
-        if not training and tracks and self._sampling and x is not None and x.ndim >= 2 and x.is_floating_point():
-            store, slot = site if site is not None else self._slot(info.name, "", None, x)
+        if not training and tracks and t.sampling and x is not None and x.ndim >= 2 and x.is_floating_point():
+            store, slot = site if site is not None else self._slot(t, info.name, "", None, x)
             with torch.no_grad(), torch._C.DisableTorchFunction():
                 self._guard(store.observe_channels, slot, x, bn.running_mean, bn.running_var, bn.eps)
 
     def _on_function(self, spec: WatchedFunction, args: tuple, kwargs: dict, result: Any) -> None:
         """Called by the TorchFunctionMode after a watched functional op, inside the model's forward."""
-        if not self._stack:
+        t = self._local
+        if not t.stack:
             return
-        info = self._stack[-1]
+        try:
+            self._function(t, spec, args, kwargs, result)
+        except Exception as exc:  # noqa: BLE001 - never break the user's forward
+            self._internal(exc)
+
+    def _function(self, t: _ThreadState, spec: WatchedFunction, args: tuple, kwargs: dict, result: Any) -> None:
+        info = t.stack[-1]
         get = spec.binder.get
         if spec.role in ("dropout", "sdpa"):
             if not info.is_dropout:  # nn.Dropout* modules are judged by their own hook
-                training = get(args, kwargs, spec.training_arg) if spec.training_arg else True
-                self._modes.dropout(info.name, get(args, kwargs, spec.p_arg), bool(training), torch.is_grad_enabled(), spec.name)
+                training = bool(get(args, kwargs, spec.training_arg) if spec.training_arg else True)
+                grad = self._effective_grad(training)
+                with self._lock:
+                    self._modes.dropout(info.name, get(args, kwargs, spec.p_arg), training, grad, spec.name, t.unregistered)
         elif spec.role == "batch_norm":
             if not info.is_batchnorm:
                 x = get(args, kwargs, "input")
                 batch = x.shape[0] if isinstance(x, torch.Tensor) and x.ndim >= 2 else None
                 tracks = get(args, kwargs, "running_mean") is not None
-                self._modes.batchnorm(info.name, bool(get(args, kwargs, "training")), tracks, torch.is_grad_enabled(), batch, spec.name)
+                training = bool(get(args, kwargs, "training"))
+                grad = self._effective_grad(training)
+                with self._lock:
+                    self._modes.batchnorm(info.name, training, tracks, grad, batch, spec.name, t.unregistered)
         elif not info.paramless_leaf and isinstance(result, torch.Tensor) and result.is_floating_point():
             act = spec.activation
             if act.kind == "softmax":
                 act = Activation("softmax", dim=get(args, kwargs, "dim"))
             elif act.kind == "hardtanh":
                 act = Activation("hardtanh", float(get(args, kwargs, "min_val")), float(get(args, kwargs, "max_val")))
-            self._observe(info.name, spec.name, act, result)
+            with self._lock:
+                self._observe(t, info.name, spec.name, act, result)
+
+    def _mark_model_outputs(self, t: _ThreadState, output: Any) -> None:
+        """Softmax call sites whose result the model returns: a confident classifier, not a saturated layer."""
+        for x in _top_tensors(output):
+            found = t.softmax_outputs.get(id(x))
+            if found is not None:
+                with self._lock:
+                    found[0].model_outputs.add(found[1])
 
     def _store(self, x: torch.Tensor) -> StatStore:
         where = x.get_device()  # an int (-1 on CPU): cheaper than building a torch.device per call
@@ -255,50 +414,87 @@ class Monitor:
             store = self._stores[where] = StatStore(x.device, self.options)
         return store
 
-    def _slot(self, module: str, function: str, act: Activation | None, x: torch.Tensor) -> tuple[StatStore, int]:
+    def _slot(self, t: _ThreadState, module: str, function: str, act: Activation | None, x: torch.Tensor) -> tuple[StatStore, int]:
         """The store for ``x``'s device and the slot of this call site (module, function, occurrence)."""
         store = self._store(x)
         site = (module, function)
-        occurrence = self._occurrence.get(site, 0)
-        self._occurrence[site] = occurrence + 1
+        occurrence = t.occurrence.get(site, 0)
+        t.occurrence[site] = occurrence + 1
         key = (module, function, occurrence)
         if key not in self._slot_order:
             self._slot_order[key] = len(self._slot_order)
         return store, store.slot(key, act)
 
-    def _observe(self, module: str, function: str, act: Activation | None, x: torch.Tensor) -> tuple[StatStore, int]:
-        store, slot = self._slot(module, function, act, x)
-        with torch.no_grad(), torch._C.DisableTorchFunction():
-            self._guard(store.observe, slot, x.detach())
+    def _observe(
+        self, t: _ThreadState, module: str, function: str, act: Activation | None, x: torch.Tensor
+    ) -> tuple[StatStore, int]:
+        with self._lock:
+            store, slot = self._slot(t, module, function, act, x)
+            with torch.no_grad(), torch._C.DisableTorchFunction():
+                self._guard(store.observe, slot, x.detach())
+        if act is not None and act.kind == "softmax":
+            t.softmax_outputs[id(x)] = (store, slot)
         return store, slot
+
+    def _internal(self, exc: BaseException) -> None:
+        with self._lock:
+            if len(self.internal_errors) < 20:
+                self.internal_errors.append(f"{type(exc).__name__}: {exc}")
+                warnings.warn(f"tensorlint.runtime skipped a statistic: {exc}", RuntimeWarning, stacklevel=3)
 
     def _guard(self, fn, *args) -> None:
         """Diagnostics must never break the user's forward: log our own failures and carry on."""
         try:
             fn(*args)
         except Exception as exc:  # noqa: BLE001 - reported in report().summary
-            if len(self.internal_errors) < 20:
-                self.internal_errors.append(f"{type(exc).__name__}: {exc}")
-                warnings.warn(f"tensorlint.runtime skipped a statistic: {exc}", RuntimeWarning, stacklevel=2)
+            self._internal(exc)
 
     def _on_optimizer_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
-        self._modes.optimizer_step(optimizer, self.forwards)
+        if _compiling():
+            return
+        with self._lock:
+            self._guard(self._modes.optimizer_step, optimizer, self.forwards)
 
     # ---- results ------------------------------------------------------------------------------------
     def profile(self) -> Profile:
         """Per-layer activation statistics so far (pulls device accumulators to the host once)."""
-        rows = []
-        for store in self._stores.values():
-            for row in store.snapshot():
-                row["order"] = self._slot_order[store.keys[row["slot"]]]
-                rows.append(row)
-        meta = {"forwards": self.forwards, "sampled_forwards": self.sampled_forwards, "every": self.options.every}
+        with self._lock:
+            rows = []
+            for store in self._stores.values():
+                for row in store.snapshot():
+                    row["order"] = self._slot_order[store.keys[row["slot"]]]
+                    rows.append(row)
+            meta = {
+                "forwards": self.forwards,
+                "sampled_forwards": self.sampled_forwards,
+                "every": self.options.every,
+                "architecture": architecture(self.model),
+            }
         return Profile.from_rows(rows, self.options, meta)
 
     def report(self) -> Report:
-        """All findings so far, deduplicated per (kind, module), allowlisted ones removed."""
+        """All findings so far, one row per (kind, cause), allowlisted ones removed; never raises."""
+        try:
+            return self._report()
+        except Exception as exc:  # noqa: BLE001 - a broken report must not take the user's job down
+            self._internal(exc)
+            return Report([], self._summary(0), [])
+
+    def _summary(self, allowed: int) -> dict[str, Any]:
+        return {
+            "forwards": self.forwards,
+            "sampled_forwards": self.sampled_forwards,
+            "compiled_forwards": self.compiled_forwards,
+            "allowed": allowed,
+            "internal_errors": list(self.internal_errors),
+            "options": self.options.to_dict(),
+        }
+
+    def _report(self) -> Report:
         prof = self.profile()
-        findings = activation_findings(list(prof.layers.values()), self.options, self._input_origins()) + self._modes.findings()
+        with self._lock:
+            findings = activation_findings(list(prof.layers.values()), self.options, self._input_origins())
+            findings += self._modes.findings()
         if self.reference is not None:
             findings += drift_findings(prof, self.reference, self.options)
         kept = [f for f in findings if not is_allowed(f, self._allow)]
@@ -306,14 +502,8 @@ class Monitor:
         order = {info.name: (1 << 20) + info.order for info in self._info.values()}
         for layer in reversed(prof.layers.values()):
             order[layer["module"]] = layer["order"]
-        summary = {
-            "forwards": self.forwards,
-            "sampled_forwards": self.sampled_forwards,
-            "allowed": len(findings) - len(kept),
-            "internal_errors": list(self.internal_errors),
-            "options": self.options.to_dict(),
-        }
-        return Report(sort_findings(kept, order), summary)
+        detailed = sort_findings(kept, order)
+        return Report(group_findings(detailed), self._summary(len(findings) - len(kept)), detailed)
 
     def _input_origins(self) -> NonFiniteInputs:
         """Where non-finite values entered each module: its caller and first forward with a non-finite input."""

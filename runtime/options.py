@@ -18,6 +18,8 @@ class Options:
     # from at most ``max_elements`` strided elements per layer. Module checks run on every forward.
     every: int = 16
     max_elements: int = 1024
+    # Profile the model's floating-point input too (drift in the data itself).
+    profile_input: bool = True
     # saturation: DeepDiagnosis (ICSE'22) calls a sigmoid/tanh saturated at |pre-activation| >= 5
     # and fires at > 50% of a layer; SageMaker Debugger also fires at > 50%.
     saturation_preactivation: float = 5.0
@@ -36,6 +38,11 @@ class Options:
     # away on average, or live/running variance ratio beyond this factor.
     bn_mismatch_z: float = 1.0
     bn_var_ratio: float = 4.0
+    # ... judged only once this many batch rows (images, sequences) were pooled per channel.
+    bn_min_rows: int = 32
+    # drift: a layer is compared only when both sides have at least this many sampled values
+    # (a per-batch scalar such as a ModelOutput's loss never qualifies over a short run).
+    drift_min_samples: int = 256
     # batchnorm-small-batch: Wu & He (2018), BN's ImageNet error climbs steeply below 8 samples.
     bn_min_batch: int = 8
     bn_small_majority: float = 0.5

@@ -17,6 +17,39 @@ from .options import Options
 
 FORMAT = "tensorlint.runtime.profile/1"
 HIST_FIELDS = ("hist_bins", "hist_range", "hist_scale")
+INPUT = "<input>"  # the function name under which the model's own input is profiled (key "::<input>")
+WRAPPERS = ("DataParallel", "DistributedDataParallel")
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used: unreadable, not a profile, malformed, or from another model."""
+
+
+def architecture(model: torch.nn.Module) -> dict[str, str]:
+    """{qualified name: class and direct parameter shapes}: what a reference profile must match."""
+    out = {}
+    for name, module in model.named_modules():
+        shapes = ",".join("x".join(map(str, p.shape)) for p in module.parameters(recurse=False))
+        out[name] = f"{type(module).__name__}[{shapes}]" if shapes else type(module).__name__
+    return out
+
+
+def canonical(key: str) -> str:
+    """A layer key without the ``module.`` prefix that ``nn.DataParallel``/DDP add."""
+    if key.startswith("module."):
+        return key[len("module.") :]
+    if key == "module":
+        return ""
+    if key.startswith("module::"):
+        return key[len("module") :]
+    return key
+
+
+def unwrapped(arch: dict[str, str]) -> dict[str, str]:
+    """An architecture as the bare model sees it (DataParallel/DDP root dropped, prefix stripped)."""
+    if arch.get("", "").split("[")[0] in WRAPPERS:
+        return {canonical(k): v for k, v in arch.items() if k}
+    return arch
 
 
 def layer_key(module: str, function: str) -> str:
@@ -47,13 +80,24 @@ def _sum_lists(lists: list[list[float] | None]) -> list[float] | None:
 
 
 def _units(rows: list[dict], opts: Options) -> dict[str, Any]:
-    active = _sum_lists([r["unit_active"] for r in rows])
-    positions = sum(r["unit_positions"] for r in rows)
-    if active is None or positions <= 0:
-        return {}
-    rates = [a / positions for a in active]
-    dead = [i for i, rate in enumerate(rates) if rate < opts.dead_unit_activity]
-    return {"units": len(rates), "dead_units": len(dead), "dead_fraction": len(dead) / len(rates), "dead_examples": dead[:8]}
+    """Dead units per call site; a reused module (BasicBlock's ``relu``) reports its worst call site."""
+    best: dict[str, Any] = {}
+    for r in sorted(rows, key=lambda r: r["order"]):
+        active, positions = r["unit_active"], r["unit_positions"]
+        if active is None or positions <= 0:
+            continue
+        rates = [a / positions for a in active]
+        dead = [i for i, rate in enumerate(rates) if rate < opts.dead_unit_activity]
+        found = {
+            "units": len(rates),
+            "dead_units": len(dead),
+            "dead_fraction": len(dead) / len(rates),
+            "dead_examples": dead[:8],
+            "dead_call_site": r["occurrence"],
+        }
+        if not best or found["dead_fraction"] > best["dead_fraction"]:
+            best = found
+    return best
 
 
 def _channels(rows: list[dict]) -> dict[str, Any]:
@@ -61,7 +105,7 @@ def _channels(rows: list[dict]) -> dict[str, Any]:
     chans = [r for r in rows if r["channel_mean"] is not None]
     if not chans:
         return {}
-    r = max(chans, key=lambda c: c["channel_n"])
+    r = max(chans, key=lambda c: c["channel_rows"])
     z = [abs(m) for m in r["channel_mean"]]
     ratios = [max(v, 1e-12) for v in r["channel_var"]]
     worst = max(range(len(z)), key=z.__getitem__)
@@ -71,6 +115,7 @@ def _channels(rows: list[dict]) -> dict[str, Any]:
         "bn_worst_channel": worst,
         "bn_var_ratio": math.exp(sum(math.log(v) for v in ratios) / len(ratios)),
         "bn_samples": r["channel_n"],
+        "bn_rows": r["channel_rows"],
     }
 
 
@@ -87,11 +132,13 @@ def summarise(rows: list[dict], opts: Options) -> dict[str, Any]:
     calls = sum(r["calls"] for r in rows)
     hist = _sum_lists([r["hist"] for r in rows]) or []
     act = first["activation"]
-    bad_steps = [r["first_bad"] for r in rows if r["bad"] > 0]
+    bad_rows = [r for r in rows if r["bad"] > 0]
+    bad_steps = [r["first_bad"] for r in bad_rows]
     record: dict[str, Any] = {
         "module": first["module"],
         "function": first["function"] or None,
         "activation": act.kind if act is not None else None,
+        "activation_name": act.name if act is not None else None,
         "order": min(r["order"] for r in rows),
         "calls": calls,
         "samples": samples,
@@ -106,11 +153,46 @@ def summarise(rows: list[dict], opts: Options) -> dict[str, Any]:
         ),
         "nonfinite_calls": int(sum(r["bad"] for r in rows)),
         "first_nonfinite_forward": int(min(bad_steps)) if bad_steps else None,
+        # [execution order, first forward, sampled calls] of each call site that produced NaN/Inf
+        "nonfinite_sites": [[r["order"], int(r["first_bad"]), int(r["bad"])] for r in bad_rows],
+        "model_output": any(r.get("model_output") for r in rows),
         "hist": [[i, c] for i, c in enumerate(hist) if c],
     }
     record.update(_units(rows, opts))
     record.update(_channels(rows))
     return record
+
+
+def _validate(data: dict) -> str | None:
+    """What is wrong with a loaded profile's structure, or None; checks what drift reads."""
+    meta, layers = data["meta"], data.get("layers")
+    if not isinstance(layers, dict):
+        return "'layers' is not an object"
+    bins = meta.get("hist_bins")
+    if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
+        return "meta.hist_bins is not a positive integer"
+    for field in HIST_FIELDS[1:]:
+        if not isinstance(meta.get(field), (int, float)) or isinstance(meta.get(field), bool):
+            return f"meta.{field} is not a number"
+    number = (int, float)
+    for key, layer in layers.items():
+        if not isinstance(layer, dict):
+            return f"layer {key!r} is not an object"
+        for field in ("samples", "calls"):
+            if not isinstance(layer.get(field), number) or layer[field] < 0:
+                return f"layer {key!r}: {field} is not a non-negative number"
+        for field in ("mean", "std"):
+            if layer.get(field) is not None and not isinstance(layer[field], number):
+                return f"layer {key!r}: {field} is not a number"
+        hist = layer.get("hist", [])
+        if not isinstance(hist, list):
+            return f"layer {key!r}: hist is not a list"
+        for item in hist:
+            if not (isinstance(item, list) and len(item) == 2 and all(isinstance(v, number) for v in item)):
+                return f"layer {key!r}: hist entries must be [bin, count] pairs"
+            if item[0] != int(item[0]) or not 0 <= item[0] < bins or item[1] < 0:
+                return f"layer {key!r}: bin {item[0]} is outside 0..{bins - 1} or has a negative count"
+    return None
 
 
 def dense_hist(record: dict, bins: int) -> list[float]:
@@ -146,11 +228,20 @@ class Profile:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Profile:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-        if not isinstance(data, dict) or data.get("meta", {}).get("format") != FORMAT:
-            raise ValueError(f"{os.fspath(path)} is not a tensorlint runtime profile ({FORMAT})")
-        return cls(data["layers"], data["meta"])
+        """Read a saved profile; every problem with the file raises ``ProfileError`` (a ``ValueError``)."""
+        where = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ProfileError(f"cannot read the profile {where}: {exc}") from exc
+        meta = data.get("meta") if isinstance(data, dict) else None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ProfileError(f"{where} is not a tensorlint runtime profile ({FORMAT})")
+        problem = _validate(data)
+        if problem:
+            raise ProfileError(f"{where} is a damaged profile: {problem}")
+        return cls(data["layers"], meta)
 
     def __len__(self) -> int:
         return len(self.layers)

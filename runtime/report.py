@@ -12,17 +12,30 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 class Report:
-    """Findings of one monitoring session, most severe first."""
+    """Findings of one monitoring session, most severe first, one per (kind, root cause).
 
-    def __init__(self, findings: list[Finding], summary: dict[str, Any]):
+    ``findings`` groups the modules that share a kind and a cause (a forgotten ``eval()`` on
+    twenty BatchNorms is one row); ``details`` keeps one finding per (kind, module).
+    """
+
+    def __init__(self, findings: list[Finding], summary: dict[str, Any], details: list[Finding] | None = None):
         self.findings = findings
         self.summary = summary
+        self.details = list(findings) if details is None else details
 
     def by_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
 
+    def modules(self, kind: str) -> set[str]:
+        """Every module with a finding of ``kind`` (grouped rows expanded)."""
+        return {f.module for f in self.details if f.kind == kind}
+
     def to_dict(self) -> dict[str, Any]:
-        return {"summary": self.summary, "findings": [f.to_dict() for f in self.findings]}
+        return {
+            "summary": self.summary,
+            "findings": [f.to_dict() for f in self.findings],
+            "details": [f.to_dict() for f in self.details],
+        }
 
     def save_json(self, path: str | os.PathLike) -> None:
         with open(path, "w", encoding="utf-8") as fh:
@@ -43,7 +56,8 @@ class Report:
         for col in ("severity", "kind", "module", "count", "message"):
             table.add_column(col, overflow="fold")
         for f in self.findings:
-            table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f.kind, f.module or "(root)", str(f.count), f.message)
+            where = (f.module or "(root)") + (f" (+{len(f.modules) - 1} more)" if len(f.modules) > 1 else "")
+            table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f.kind, where, str(f.count), f.message)
         console.print(table)
 
     def __len__(self) -> int:

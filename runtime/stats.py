@@ -34,14 +34,19 @@ def strided_sample(x: torch.Tensor, cap: int) -> torch.Tensor:
     return flat[:: ((n + cap - 1) // cap) | 1] if n > cap else flat
 
 
-def leading_rows(x: torch.Tensor, unit_dim: int, cap: int) -> torch.Tensor:
-    """A view of ``x`` with every unit (channel/feature) kept but fewer rows/positions.
+def spread_rows(x: torch.Tensor, unit_dim: int, cap: int, min_rows: int = 32) -> torch.Tensor:
+    """A view of ``x`` with every unit (channel/feature) kept, rows and positions strided over the whole tensor.
 
-    Per-unit counts need all units; they do not need every sample of a huge batch.
+    Per-unit figures need all units, not every position of a huge batch; taking evenly
+    spread rows (at least ``min_rows`` of them when the batch has them) rather than the
+    leading ones keeps one unusual first image from standing for the whole batch.
     """
     if x.numel() <= cap or x.ndim < 2:
         return x
-    x = x[: max(1, cap * x.shape[0] // x.numel())]
+    n = x.shape[0]
+    per_row = max(1, x.numel() // n)
+    rows = min(n, max(cap // per_row, min_rows))
+    x = x[:: -(-n // rows)]
     if x.numel() > 2 * cap and x.ndim >= 3:
         others = [d for d in range(1, x.ndim) if d != unit_dim % x.ndim]
         step = math.ceil((x.numel() / cap) ** (1.0 / len(others)))
@@ -78,6 +83,7 @@ class _Channels:
     n: int
     mean: torch.Tensor
     m2: torch.Tensor
+    rows: int = 0  # batch rows (images, sequences) pooled so far
 
 
 class StatStore:
@@ -101,6 +107,7 @@ class StatStore:
         self.sampled_calls: list[int] = []
         self.units: dict[int, _Units] = {}
         self.channels: dict[int, _Channels] = {}
+        self.model_outputs: set[int] = set()  # softmax slots whose result the model returned
         self._rows: list[int] = []  # slot of each staged row, in call order
         self._lengths: list[int] = []
         self._row_saturation: dict[int, torch.Tensor] = {}  # softmax rows, computed per call
@@ -217,7 +224,7 @@ class StatStore:
 
     def _count_units(self, slot: int, x: torch.Tensor) -> None:
         dim = 0 if x.ndim == 1 else unit_dim(x.ndim)
-        part = leading_rows(x, dim, self.opts.max_unit_elements)
+        part = spread_rows(x, dim, self.opts.max_unit_elements)
         dims = [d for d in range(part.ndim) if d != dim % part.ndim]
         active = torch.count_nonzero(part > 0, dim=dims) if dims else (part > 0).long()
         units = self.units.get(slot)
@@ -232,7 +239,7 @@ class StatStore:
         Standardising first keeps the one-pass sums well conditioned; plain sums are several
         times faster on CPU than ``var_mean`` over non-trailing dimensions.
         """
-        part = leading_rows(x, 1, self.opts.max_unit_elements)
+        part = spread_rows(x, 1, self.opts.max_unit_elements)
         shape = [1, -1] + [1] * (part.ndim - 2)
         inv = torch.add(running_var, eps).rsqrt_()
         u = torch.sub(part, running_mean.view(shape)).mul_(inv.view(shape))
@@ -242,8 +249,9 @@ class StatStore:
         var = u.mul_(u).sum(dims).div_(nb).to(self._float).sub_(mean * mean).clamp_(min=0)
         found = self.channels.get(slot)
         if found is None or found.mean.shape != mean.shape:
-            self.channels[slot] = _Channels(nb, persistent(mean), persistent(var.mul_(nb)))
+            self.channels[slot] = _Channels(nb, persistent(mean), persistent(var.mul_(nb)), part.shape[0])
             return
+        found.rows += part.shape[0]
         n = found.n + nb
         delta = mean.sub_(found.mean)
         found.mean.add_(delta, alpha=nb / n)
@@ -368,14 +376,16 @@ class StatStore:
         }
         hist = self._acc["hist"][:k].double().cpu().tolist()
         rows = []
-        for i, (module, function, _) in enumerate(self.keys):
+        for i, (module, function, occurrence) in enumerate(self.keys):
             units = self.units.get(i)
             chans = self.channels.get(i)
             row = {name: values[i] for name, values in host.items()}
             row.update(
                 module=module,
                 function=function,
+                occurrence=occurrence,
                 slot=i,
+                model_output=i in self.model_outputs,
                 activation=self.activations[i],
                 samples=self.samples[i],
                 calls=self.sampled_calls[i],
@@ -385,6 +395,7 @@ class StatStore:
                 channel_mean=None if chans is None else chans.mean.cpu().tolist(),
                 channel_var=None if chans is None else (chans.m2 / max(1, chans.n)).cpu().tolist(),
                 channel_n=0 if chans is None else chans.n,
+                channel_rows=0 if chans is None else chans.rows,
             )
             rows.append(row)
         return rows

@@ -61,12 +61,36 @@ def test_saturation_functional_attributed_to_enclosing_module(scale, expected):
 
 @pytest.mark.parametrize("temperature,expected", [(0.01, True), (1.0, False)])
 def test_saturation_softmax_rows(temperature, expected):
-    model = nn.Sequential(nn.Linear(8, 10), nn.Softmax(dim=-1))
+    """A peaked softmax inside the network (attention-like weights feeding another layer)."""
+    model = nn.Sequential(nn.Linear(8, 10), nn.Softmax(dim=-1), nn.Linear(10, 4))
     with torch.no_grad():
         model[0].weight.div_(temperature)
     with Monitor(model, every=1) as mon, torch.no_grad():
         model(torch.randn(64, 8))
     assert bool(mon.report().by_kind("saturation")) is expected
+
+
+class _ProbsClassifier(nn.Module):
+    def __init__(self, functional: bool):
+        super().__init__()
+        self.fc, self.functional = nn.Linear(8, 10), functional
+        self.softmax = nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        logits = self.fc(x)
+        return (F.softmax(logits, dim=-1) if self.functional else self.softmax(logits)), logits
+
+
+@pytest.mark.parametrize("functional", [False, True])
+def test_confident_classifier_output_softmax_is_not_saturation(functional):
+    """Issue 10 item 8: a confident, correct classifier returns peaked probabilities by design."""
+    model = _ProbsClassifier(functional)
+    with torch.no_grad():
+        model.fc.weight.mul_(100)
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        probs, _ = model(torch.randn(64, 8))
+    assert (probs.amax(-1) > 0.99).float().mean() > 0.5  # it really is peaked
+    assert not mon.report().by_kind("saturation")
 
 
 # ---- dead-units ----------------------------------------------------------------------------------------
@@ -240,8 +264,10 @@ def test_drift_planted_shift_vs_same_distribution(tmp_path):
     assert not same.by_kind("drift"), same.findings
     shifted = _run(model, 1.5, reference=str(path), seed=3).report()
     first = shifted.by_kind("drift")
-    assert first and first[0].module == "0" and first[0].severity == "warning"
-    assert first[0].details["psi"] >= 0.25
+    assert len(first) == 1 and first[0].severity == "warning"  # one data shift: one row
+    assert first[0].module == "" and first[0].details["function"] == "<input>"  # the input itself is profiled
+    assert "model's input" in first[0].message
+    assert first[0].modules[:2] == ["", "0"] and first[0].details["psi"] >= 0.25
     assert isinstance(first[0].details["mean_shift_std"], float)  # pooled over units, so it may stay small
 
 
@@ -256,7 +282,7 @@ def test_profile_round_trip_is_json(tmp_path):
 
     back = Profile.load(path)
     assert back.layers == prof.layers and back.meta == prof.meta
-    assert set(back.layers) == {"0", "1", "2", ""}
+    assert set(back.layers) == {"0", "1", "2", "", "::<input>"}
     layer = back.layers["0"]
     assert layer["samples"] > 0 and layer["std"] > 0 and layer["min"] < layer["mean"] < layer["max"]
     bad = tmp_path / "bad.json"

@@ -69,10 +69,50 @@ def test_fresh_bert_under_no_grad_without_eval_reports_dropout():
     with Monitor(model) as mon, torch.no_grad():
         out = model(input_ids=_batch())
     assert isinstance(out, transformers.modeling_outputs.SequenceClassifierOutput)
-    found = mon.report().by_kind("dropout-active-at-inference")
-    modules = {f.module for f in found}
+    report = mon.report()
+    found = report.by_kind("dropout-active-at-inference")
+    modules = report.modules("dropout-active-at-inference")
     assert "bert.embeddings.dropout" in modules and "dropout" in modules
     assert all(f.severity == "warning" for f in found)
+    # one forgotten eval(): one row for the nn.Dropout modules, one for sdpa's dropout_p
+    assert len(found) == 2 and {f.details["function"] for f in found} == {None, "F.scaled_dot_product_attention"}
+
+
+def test_bert_reentrant_gradient_checkpointing_is_silent():
+    """Issue 10 item 3: transformers' reentrant checkpointing runs its first forward under no_grad by design."""
+    model = _bert()
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    with Monitor(model, every=1) as mon:
+        for _ in range(2):
+            opt.zero_grad()
+            model(input_ids=_batch(), labels=torch.tensor([0, 1, 0, 1])).loss.backward()
+            opt.step()
+    report = mon.report()
+    assert not [f for f in report.findings if f.severity in ("error", "warning")], report.findings
+    assert not report.summary["internal_errors"]
+
+
+def test_gpt2_fresh_samples_give_no_drift(tmp_path):
+    """Issue 10 item 5: the ModelOutput's scalar loss is not the root's activation, and samples must suffice."""
+    model = _gpt2()
+
+    def run(seed, reference=None):
+        gen = torch.Generator().manual_seed(seed)
+        with Monitor(model, every=1, reference=reference) as mon, torch.no_grad():
+            for _ in range(2):
+                ids = torch.randint(0, 128, (4, 16), generator=gen)
+                model(input_ids=ids, labels=ids)
+        return mon
+
+    model.eval()
+    path = tmp_path / "gpt2.json"
+    ref = run(1).profile()
+    assert ref.layers[""]["samples"] > 2  # logits, not the scalar loss
+    ref.save(path)
+    report = run(2, reference=str(path)).report()
+    assert not report.by_kind("drift"), report.findings
 
 
 def test_gpt2_model_output_is_summarised_and_eval_is_silent():

@@ -18,9 +18,15 @@ class TensorCopyConstruct(Rule):
     tensors, an alias of one (`t = x`), an attribute the class only ever assigns
     tensors (`self.w = nn.Parameter(...)`, `self.register_buffer("m", ...)`), or a
     parameter or buffer of a layer built in the class (`self.fc.weight`; `.bias` only
-    when the layer is not built with `bias=False`). Lists, literals, numpy arrays,
-    `.tolist()`, `.item()`, `.shape`, `Optional[Tensor]` values and values whose type
-    cannot be proven are never flagged.
+    when the layer is not built with `bias=False`), the `weight` of a value annotated
+    as a layer (`layer: nn.Linear`), or the result of a function of the file annotated
+    `-> torch.Tensor` or all of whose `return`s give tensors. Type guards count:
+    inside `if isinstance(x, torch.Tensor):` (or `torch.is_tensor(x)`, or after
+    `if not isinstance(x, torch.Tensor): return`) `x` is a tensor; inside
+    `if not isinstance(x, torch.Tensor):` or the `else` of
+    `x if isinstance(x, torch.Tensor) else torch.tensor(x)` it never is, whatever its
+    annotation says. Lists, literals, numpy arrays, `.tolist()`, `.item()`, `.shape`,
+    `Optional[Tensor]` values and values whose type cannot be proven are never flagged.
 
     ## Why is this bad?
     `torch.tensor()` copies its data through the Python constructor. On a tensor it

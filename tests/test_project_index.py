@@ -293,6 +293,7 @@ def test_explicit_train_then_no_grad_inference_is_reported_except_bn_recalibrati
         with torch.no_grad():
             for x in loader:
                 out = model(x)
+                print(out.mean())
 
     def recalibrate(model, loader):
         model.train()
@@ -547,3 +548,28 @@ def main(loader, device):
     twin = train.replace("    raw_model.to(device)\n", "    raw_model.to(device)\n    raw_model.eval()\n")
     root2 = project(tmp_path / "twin", **{"train.py": twin})
     assert rows(root2) == []
+
+
+def test_swa_batch_norm_re_estimation_is_deliberate():
+    # reduced from transferlearning ReMoS distillation_training.py (a false positive)
+    code = """
+    import torch
+
+    def finish(model, train_loader, optimizer):
+        optimizer.swap_swa_sgd()
+        for m in model.modules():
+            if hasattr(m, "running_mean"):
+                m.reset_running_stats()
+        with torch.no_grad():
+            model.train()
+            for x, y in train_loader:
+                out = model(x)
+
+    def uses_the_output(model, loader):
+        model.train()
+        with torch.no_grad():
+            for x, y in loader:
+                out = model(x)
+                print(out.argmax(1))
+    """
+    assert [d.location.row for d in lint(code, select=("TL103",))] == [18]

@@ -10,11 +10,9 @@ import libcst as cst
 
 from tensorlint.rules.base import Option, Rule
 from tensorlint.semantics.grad_mode import MAY_EVAL_KINDS, Frame, Point
+from tensorlint.semantics.intent import recalibrates_batch_norm
 
 _MAX_CALLER_DEPTH = 3
-# Functions whose names say a no_grad forward in training mode is deliberate
-# (re-estimating batch-norm statistics).
-_BN_IDIOM = re.compile(r"bn|batch_?norm|calib|precise|update_stats|running_stats", re.IGNORECASE)
 
 
 def _short(path: str | None) -> str:
@@ -125,6 +123,7 @@ class InferenceWithoutEval(Rule):
         self._candidates: list[_Candidate] = []
         self._unused: set = set()
         self._self_calls: dict = {}  # method frame -> attributes of self it calls
+        self._assigned: dict = {}  # call -> the plain names its result is assigned to
 
     def visit_Call(self, node: cst.Call) -> None:
         grad = self.ctx.grad
@@ -203,11 +202,23 @@ class InferenceWithoutEval(Rule):
 
     def _deliberate_train(self, cand: _Candidate) -> bool:
         """An explicit `.train()` before a no_grad call is deliberate when the outputs
-        are thrown away (re-estimating batch-norm statistics, as
-        `torch.optim.swa_utils.update_bn` does) or the function says so by its name."""
+        are thrown away (`model(x)` as a statement, or assigned to a name never read
+        again: re-estimating batch-norm statistics, as `torch.optim.swa_utils.update_bn`
+        does) or the function says so by its name or its statistics resets."""
         if cand.node in self._unused:
             return True
-        return bool(_BN_IDIOM.search(cand.point.frame.name))
+        frame = cand.point.frame
+        code = self.ctx.code_for(frame.node)
+        targets = self._assigned.get(cand.node, ())
+        if targets and all(len(re.findall(rf"\b{re.escape(t)}\b", code)) == 1 for t in targets):
+            return True
+        return recalibrates_batch_norm(frame.name, code)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if type(node.value) is cst.Call:
+            names = [t.target.value for t in node.targets if type(t.target) is cst.Name]
+            if len(names) == len(node.targets):
+                self._assigned[node.value] = names
 
     def _check_self(self, cand: _Candidate) -> None:
         """`self.model(x)` under no_grad in a method that does not set the mode: a

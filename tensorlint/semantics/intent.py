@@ -54,6 +54,17 @@ ALWAYS_ON_NAME = re.compile(
 TRAIN_MODE_INFERENCE_IDIOMS = frozenset({"torch.optim.swa_utils.update_bn"})
 
 
+# A function that re-estimates batch-norm statistics runs forwards in training mode under
+# no_grad on purpose: by its name, or by the statistics resets it does.
+BN_RECALIBRATION_NAME = re.compile(r"bn|batch_?norm|calib|precise|update_stats|running_stats", re.IGNORECASE)
+BN_RECALIBRATION_CODE = re.compile(r"reset_running_stats|momentum\s*=\s*None|update_bn|swa_utils|bn_update")
+
+
+def recalibrates_batch_norm(function_name: str, function_code: str) -> bool:
+    """The function's name or code says it re-estimates batch-norm statistics."""
+    return bool(BN_RECALIBRATION_NAME.search(function_name) or BN_RECALIBRATION_CODE.search(function_code))
+
+
 def says_always_on(text: str | None, pattern: re.Pattern = ALWAYS_ON) -> bool:
     return bool(text) and bool(pattern.search(text))  # type: ignore[arg-type]
 

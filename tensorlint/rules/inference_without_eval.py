@@ -43,9 +43,11 @@ class InferenceWithoutEval(Rule):
       project that builds one and never calls `.eval()` (`model = load_model(path)`),
       and nothing set the mode before the call;
     - `.train()` was called on it earlier in the function (an `eval_one_epoch` that
-      starts with `model.train()`), unless the outputs are thrown away or the function
-      is named for batch-norm recalibration (`update_bn`, `recalibrate_bn`): that is
-      the deliberate re-estimation of batch-norm statistics;
+      starts with `model.train()`), unless the outputs are thrown away (a bare
+      `model(x)`, or assigned to a name never read again), or the function is named
+      for batch-norm recalibration (`update_bn`, `recalibrate_bn`) or resets the
+      statistics (`reset_running_stats()`, `momentum = None`): that is the deliberate
+      re-estimation of batch-norm statistics (`semantics/intent.py`);
     - it was handed, before the call, to a helper that leaves it in training mode
       (`train_one_epoch(model, ...)` that calls `model.train()`), in this file or
       another one;

@@ -545,3 +545,114 @@ def test_unregistered_container_comprehension_fix():
     source = HEADER + textwrap.dedent(_NET.format(value="[nn.Sequential(nn.Linear(d, d), nn.ReLU()) for _ in range(n)]"))
     fixed = fix(source, select=("TL108",), unsafe=True)
     assert "self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(d, d), nn.ReLU()) for _ in range(n)])" in fixed
+
+
+# -- TL002: sizes written as expressions, and norms applied in forward ------------------------------
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        "nn.Linear(d_in, hidden), nn.BatchNorm1d(hidden * 2)",
+        "nn.Linear(d_in, hidden), nn.ReLU(), nn.LayerNorm(hidden + 1)",
+        "nn.Conv2d(c, 2 * c, 3), nn.BatchNorm2d(c)",
+        "nn.Linear(d_in, cfg.dim), nn.LayerNorm(cfg.dim + 2)",
+    ],
+)
+def test_norm_size_expressions_provably_different(layers):
+    assert found(f"def build(d_in, hidden, c, cfg):\n    return nn.Sequential({layers})\n", "TL002") == ["TL002"]
+
+
+def test_norm_size_local_literal_and_message():
+    body = "def build(d_in):\n    hidden = 64\n    return nn.Sequential(nn.Linear(d_in, hidden), nn.BatchNorm1d(32))\n"
+    (diag,) = diagnostics(body, "TL002")
+    assert "`BatchNorm1d` expects 32 features" in diag.message and "has `hidden` output features" in diag.message
+    body = "def build(d_in, hidden):\n    return nn.Sequential(nn.Linear(d_in, hidden), nn.BatchNorm1d(hidden * 2))\n"
+    (diag,) = diagnostics(body, "TL002")
+    assert "expects `hidden * 2` features" in diag.message
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        "nn.Linear(d_in, hidden), nn.BatchNorm1d(hidden)",  # the same symbol
+        "nn.Linear(hidden, out), nn.BatchNorm1d(hidden)",  # distinct parameters: may be equal
+        "nn.Linear(d_in, out), nn.BatchNorm1d(hidden)",
+        "nn.Linear(d_in, 2 * hidden), nn.BatchNorm1d(hidden + hidden)",  # equal
+        "nn.Linear(d_in, hidden // 2), nn.BatchNorm1d(hidden)",  # floor division: not followed
+        "nn.Linear(d_in, hidden * 2), nn.BatchNorm1d(hidden + 2)",  # equal when hidden == 2
+        "nn.Linear(d_in, hidden), nn.BatchNorm1d(64)",
+        "nn.Linear(d_in, cfg.dim), nn.LayerNorm(cfg.dim)",
+    ],
+)
+def test_norm_size_expressions_clean_twins(layers):
+    assert found(f"def build(d_in, hidden, out, cfg):\n    return nn.Sequential({layers})\n", "TL002") == []
+
+
+_FORWARD = """
+class Head(nn.Module):
+    def __init__(self, d_in, hidden):
+        super().__init__()
+        self.fc = nn.Linear(d_in, hidden)
+        self.norm = nn.BatchNorm1d({features})
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+{body}
+"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "        return self.norm(self.fc(x))",
+        "        x = self.fc(x)\n        x = self.norm(x)\n        return x",
+        "        h = self.fc(x)\n        return self.act(self.norm(h))",
+        "        return self.norm(F.relu(self.fc(x)))",
+        "        return self.norm(self.act(self.fc(x)))",
+    ],
+)
+def test_norm_in_forward_after_a_producer_attribute(body):
+    assert found(_FORWARD.format(features="hidden * 2", body=body), "TL002") == ["TL002"]
+    assert found(_FORWARD.format(features="hidden", body=body), "TL002") == []  # the clean twin
+    assert found(_FORWARD.format(features="d_in", body=body), "TL002") == []  # may be equal
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "        x = self.fc(x)\n        x = x.transpose(1, 2)\n        x = self.norm(x)\n        return x",  # not right after
+        "        h = self.fc(x)\n        y = torch.cat([h, h], 1)\n        return self.norm(y)",
+        "        return self.norm(torch.cat([self.fc(x), self.fc(x)], 1))",
+        "        if x.dim() > 2:\n            x = self.fc(x)\n        return self.norm(x)",
+    ],
+)
+def test_norm_in_forward_not_right_after_the_producer(body):
+    assert found(_FORWARD.format(features="hidden * 2", body=body), "TL002") == []
+
+
+def test_norm_in_forward_with_a_rebound_size_is_unknown():
+    source = """
+    class Head(nn.Module):
+        def __init__(self, d_in, hidden):
+            super().__init__()
+            self.fc = nn.Linear(d_in, hidden)
+            hidden = hidden // 2
+            self.norm = nn.BatchNorm1d(hidden * 2)
+
+        def forward(self, x):
+            return self.norm(self.fc(x))
+    """
+    assert found(source, "TL002") == []
+    literal = """
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(10, 64)
+            self.norm = nn.BatchNorm1d(32)
+
+        def forward(self, x):
+            return self.norm(self.fc(x))
+    """
+    (diag,) = diagnostics(literal, "TL002")
+    assert "`self.norm` (`BatchNorm1d`, 32 features)" in diag.message and "64 output features" in diag.message

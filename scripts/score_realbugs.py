@@ -186,7 +186,13 @@ def twin_alarms(case: Case, findings: list[Finding]) -> list[Finding]:
 
 
 def score_case(case: Case, in_process: bool = False) -> dict:
-    buggy = lint_folder(case.buggy, in_process)
+    """One case's result. A linter crash is recorded in `error` (the case counts as
+    missed, or its twin as flagged) instead of aborting the whole run."""
+    error = None
+    try:
+        buggy = lint_folder(case.buggy, in_process)
+    except RuntimeError as exc:
+        buggy, error = [], f"buggy: {exc}"
     missing = missing_expected(case, buggy)
     result = {
         "case": case.name,
@@ -199,9 +205,16 @@ def score_case(case: Case, in_process: bool = False) -> dict:
         "known_miss": case.known_miss,
         "has_twin": case.fixed is not None,
         "twin_alarms": [],
+        "error": error,
     }
     if case.fixed is not None:
-        result["twin_alarms"] = [f.__dict__ for f in twin_alarms(case, lint_folder(case.fixed, in_process))]
+        try:
+            fixed = lint_folder(case.fixed, in_process)
+        except RuntimeError as exc:
+            result["error"] = "; ".join(filter(None, [error, f"fixed: {exc}"]))
+            result["twin_alarms"] = [{"code": "ERROR", "file": "", "line": 0, "message": str(exc)}]
+        else:
+            result["twin_alarms"] = [f.__dict__ for f in twin_alarms(case, fixed)]
     return result
 
 
@@ -231,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         "found_findings": sum(r["expected"] - len(r["missing"]) for r in results),
         "twins": len(twins),
         "twins_flagged": len(flagged),
+        "errors": sum(1 for r in results if r["error"]),
     }
     if args.json:
         print(json.dumps({"totals": totals, "cases": results}, indent=2))
@@ -244,12 +258,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{'':<{width}}    missing {m['code']} {m['file']}:{m['line']}")
             for a in r["twin_alarms"]:
                 print(f"{'':<{width}}    twin alarm {a['code']} {a['file']}:{a['line']}")
+            if r["error"]:
+                print(f"{'':<{width}}    ERROR {r['error'].splitlines()[0][:200]}")
         print()
         print(
             f"cases {totals['cases']} from {totals['projects']} projects; "
             f"found {found}/{len(results)} (recall {recall:.2f}); "
             f"findings {totals['found_findings']}/{totals['expected_findings']}; "
             f"fixed twins flagged {len(flagged)}/{len(twins)}"
+            + (f"; linter errors in {totals['errors']} cases" if totals["errors"] else "")
         )
     if args.min_recall is not None and recall < args.min_recall:
         return 1

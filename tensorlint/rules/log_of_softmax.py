@@ -30,11 +30,17 @@ _ACTIVATION_NAMES = frozenset(
 
 class LogOfSoftmax(Rule):
     """## What it does
-    Flags `torch.log` (or `.log()`) applied directly to a softmax or sigmoid output:
+    Flags `torch.log` (or `.log()`) applied to a softmax or sigmoid output:
     `torch.log(F.softmax(x, dim))`, `F.softmax(x, dim).log()`,
     `torch.log(torch.softmax(x, d))`, `x.softmax(d).log()`, `torch.log(torch.sigmoid(x))`,
-    `x.sigmoid().log()`, also when the softmax/sigmoid output was assigned to a local
-    variable first in the same function. `torch.log(probs + eps)` is not flagged.
+    `x.sigmoid().log()`. The probability is also followed through local names and
+    re-bindings, shape-only methods and indexing, the values of `.topk(...)`,
+    `.max(dim)` and `.sort()`, `exp(log_softmax(x))`, a helper function of the file
+    that returns a softmax (`return F.softmax(...)`), a model whose output is one
+    (an `nn.Sequential` ending in `nn.Softmax`, a `forward` that returns one), and
+    what the project index knows about names imported from other files.
+    `torch.log(probs + eps)` and `torch.log(probs.clamp(min=eps))` are not flagged,
+    nor is a value one of whose possible origins is unknown.
 
     ## Why is this bad?
     Softmax and sigmoid underflow to exactly 0 for strongly negative inputs, and

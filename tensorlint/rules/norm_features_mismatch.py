@@ -1,4 +1,4 @@
-"""TL002: a normalization layer in nn.Sequential sized for a different channel count."""
+"""TL002: a normalization layer sized for a different channel count than the layer feeding it."""
 
 from __future__ import annotations
 
@@ -25,21 +25,34 @@ _COMPARABLE = {
 
 class NormFeaturesMismatch(Rule):
     """## What it does
-    Inside `nn.Sequential(...)` (positional layers, a `*[...]` list, a list variable
-    bound once, or an `OrderedDict`), flags a `BatchNorm1d/2d/3d`, `SyncBatchNorm`,
-    `InstanceNorm1d/2d/3d`, `GroupNorm` (its `num_channels`), `LayerNorm`/`RMSNorm`
-    (the last entry of `normalized_shape`) whose literal feature count differs from the
-    literal output size of the layer feeding it: `Conv*`/`ConvTranspose*`
-    (`out_channels`), `Linear` (`out_features`), or `Embedding` (for `LayerNorm`).
+    Flags a `BatchNorm1d/2d/3d`, `SyncBatchNorm`, `InstanceNorm1d/2d/3d`, `GroupNorm`
+    (its `num_channels`), `LayerNorm`/`RMSNorm` (the last entry of
+    `normalized_shape`) whose feature count provably differs from the output size of
+    the layer feeding it: `Conv*`/`ConvTranspose*` (`out_channels`), `Linear`
+    (`out_features`), or `Embedding` (for `LayerNorm`). Two places are checked:
+    - inside `nn.Sequential(...)` (positional layers, a `*[...]` list, a list variable
+      bound once, or an `OrderedDict`);
+    - in `forward`, a norm held in `self.<attr>` applied right after a producer held
+      in another attribute: `self.norm(self.fc(x))`, or `x = self.fc(x)` immediately
+      followed by `x = self.norm(x)`, both layers assigned once in the class.
 
-    Layers that keep the channel count may sit between the two: activations and dropout,
-    and for convolutions also pooling, padding and upsampling. Anything else in between,
-    any computed size (`nn.BatchNorm2d(c)`), or a norm whose dimensionality does not
-    fit the producer (`Conv2d` then `BatchNorm1d`, `Linear` then `BatchNorm2d`,
-    `Conv2d` then `LayerNorm`) gives no finding. `BatchNorm1d`/`GroupNorm` after
-    `Linear` are checked for the `(batch, features)` input that Sequential MLP heads
-    take; a model that feeds `(batch, length, features)` and means to normalize over
-    `length` should write that norm outside the Sequential or suppress the line.
+    Sizes may be literals or expressions. They are only reported when they differ for
+    every positive value of the names in them: different literals (also a local name
+    bound only to a literal), or `hidden` against `hidden * 2` / `hidden + 1`. The
+    same expression on both sides is fine, and two different names
+    (`nn.Linear(hidden, out)` then `nn.BatchNorm1d(hidden)`) may well be equal, so
+    they are not reported. In `forward`, every name in the sizes must be bound once
+    in `__init__`.
+
+    Layers that keep the channel count may sit between the two: activations and dropout
+    (in `forward` also `F.relu` and the like), and for convolutions also pooling,
+    padding and upsampling. Anything else in between, any size computed in a way not
+    followed (calls, `//`), or a norm whose dimensionality does not fit the producer
+    (`Conv2d` then `BatchNorm1d`, `Linear` then `BatchNorm2d`, `Conv2d` then
+    `LayerNorm`) gives no finding. `BatchNorm1d`/`GroupNorm` after `Linear` are
+    checked for the `(batch, features)` input that MLP heads take; a model that feeds
+    `(batch, length, features)` and means to normalize over `length` should suppress
+    the line.
 
     ## Why is this bad?
     The norm's per-channel statistics and affine parameters are sized for a different

@@ -24,10 +24,26 @@ class SigmoidThenBce(Rule):
     """## What it does
     Flags `F.binary_cross_entropy` and `nn.BCELoss` applied to the output of a sigmoid
     (`torch.sigmoid`, `F.sigmoid`, `torch.special.expit`, `x.sigmoid()`, or an
-    `nn.Sigmoid` module), whether the sigmoid is written inline or assigned to a local
-    variable first in the same function. The loss may be called directly, or through a
-    loss object bound to a local name or to `self.<attr>` whose every assignment in
-    the class is `nn.BCELoss(...)`.
+    `nn.Sigmoid` module). The value is followed the way training code passes it around:
+    - through local names and re-bindings of the same name, when every binding that
+      can reach the loss is a sigmoid output, and through shape-only methods
+      (`.view(-1)`, `.squeeze()`, `.float()`, indexing);
+    - out of a model: a call of an `nn.Sequential` whose last layer is `nn.Sigmoid`
+      (the usual GAN discriminator), or of a module class of the file whose every
+      `forward` return is a sigmoid output, such as `return self.model(x)` with
+      `self.model` such a Sequential (also `self(x)`, `model.forward(x)`,
+      `nn.DataParallel(model)`, `model.to(device)`), whether the model is a local, a
+      module-level name or a `self.` attribute;
+    - out of a helper function of the file whose every `return` is a sigmoid output;
+    - from another file of the project, when the project index says the model or
+      function returns a probability.
+    The loss may be called directly, or through a loss object bound to a local name,
+    a module-level name (`criterion = nn.BCELoss()` above the training loop) or
+    `self.<attr>` (also from a constructor's default argument that no call in the
+    file overrides), whose every possible value is `nn.BCELoss(...)`.
+    Not flagged: `BCEWithLogitsLoss` on logits, a model whose `forward` returns logits
+    in some branch, and any value or loss object one of whose possible origins is
+    unknown.
 
     ## Why is this bad?
     Computing `sigmoid` and then `log` separately loses precision: for large logits

@@ -24,14 +24,29 @@ CE_MODULE = "torch.nn.CrossEntropyLoss"
 class SoftmaxThenCrossEntropy(Rule):
     """## What it does
     Flags `F.cross_entropy` and `nn.CrossEntropyLoss` whose input (the first
-    argument, not the target) is the output of a softmax (`F.softmax`,
-    `torch.softmax`, `torch.special.softmax`, `x.softmax(dim)`, or an `nn.Softmax`
-    module), written inline or assigned to a local variable first in the same
-    function. A sigmoid output fed to these losses is flagged too: it is just as
-    much a probability, and as wrong. The loss may be called directly or through a loss object bound to a
-    local name or to `self.<attr>` whose every assignment is `nn.CrossEntropyLoss(...)`.
-    A softmax passed as the *target* (soft labels, distillation) is fine and not
-    flagged.
+    argument, not the target) holds a probability: the output of a softmax
+    (`F.softmax`, `torch.softmax`, `torch.special.softmax`, `x.softmax(dim)`, an
+    `nn.Softmax` module, or `exp(log_softmax(x))`) or of a sigmoid. The value is
+    followed the way training code passes it around:
+    - through local names and re-bindings of the same name
+      (`y = torch.softmax(y, 1)`), when every binding that can reach the loss is one,
+      and through shape-only methods (`.view(-1)`, `.squeeze()`, `.float()`, indexing);
+    - out of a model: a call of an `nn.Sequential` whose last layer is `nn.Softmax`,
+      of a module class of the file whose every `forward` return is a softmax output
+      (also `self(x)` in a LightningModule's `training_step`, `model.forward(x)`,
+      `nn.DataParallel(model)`, `model.to(device)`), whether the model is a local, a
+      module-level name or a `self.` attribute;
+    - out of a helper function of the file whose every `return` is a softmax output;
+    - from another file of the project, when the project index knows what the model
+      or function returns.
+    The loss may be called directly or through a loss object bound to a local name,
+    a module-level name or `self.<attr>` (also from a constructor's default argument
+    that no call in the file overrides), whose every possible value is
+    `nn.CrossEntropyLoss(...)`.
+    Not flagged: a softmax passed as the *target* (soft labels, distillation),
+    `log_softmax` outputs (into `nll_loss` or `cross_entropy`), a model that ends in
+    `nn.Softmax` but whose output never reaches the loss, and any value one of whose
+    possible origins is unknown.
 
     ## Why is this bad?
     `cross_entropy` expects unnormalised logits: it applies `log_softmax` itself.
@@ -55,8 +70,8 @@ class SoftmaxThenCrossEntropy(Rule):
     ```
 
     ## Fix safety
-    A softmax held in a variable is reported without a fix, since other code may use
-    the probabilities. An inline softmax that takes only its input and `dim` gets an
+    A softmax held in a variable, or coming from a model or helper, is reported
+    without a fix, since other code may use the probabilities. An inline softmax that takes only its input and `dim` gets an
     unsafe fix that removes it: the loss becomes the one the author meant, but its
     values and gradients change, so training results change and need review.
     """

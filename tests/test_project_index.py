@@ -573,3 +573,38 @@ def test_swa_batch_norm_re_estimation_is_deliberate():
                 print(out.argmax(1))
     """
     assert [d.location.row for d in lint(code, select=("TL103",))] == [18]
+
+
+def test_tl108_comprehension_of_a_class_defined_further_down_or_holding_a_sequential():
+    # reduced from SLIIF (resmlps.py) and tokenlearner-pytorch
+    code = """
+    import torch
+    import torch.nn as nn
+
+    class Stack(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.mlps = [MLP(4) for _ in range(n)]
+            self.attn = [Attention() for _ in range(n)]
+            self.acts = [Act() for _ in range(n)]
+
+    class MLP(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            layers = [nn.Linear(d, d) for _ in range(2)]
+            self.layers = nn.Sequential(*layers)
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Sequential(nn.Conv2d(2, 1, 1), nn.BatchNorm2d(1))
+
+    class Act(nn.Module):
+        def forward(self, x):
+            return x.relu()
+    """
+    assert [d.location.row for d in lint(code, select=("TL108",))] == [8, 9]
+    twin = code.replace("[MLP(4) for _ in range(n)]", "nn.ModuleList([MLP(4) for _ in range(n)])").replace(
+        "[Attention() for _ in range(n)]", "nn.ModuleList(Attention() for _ in range(n))"
+    )
+    assert lint(twin, select=("TL108",)) == []

@@ -245,6 +245,9 @@ def _methods_of(node: cst.ClassDef) -> dict[str, cst.FunctionDef]:
     return methods
 
 
+_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+
+
 class ModuleInference:
     def __init__(self, scopes: ScopeTracker, names: NameResolver, extra_bases=(), project=None) -> None:
         self._scopes = scopes
@@ -337,6 +340,10 @@ class ModuleInference:
         """The qualified name of an nn.Module class defined in another project file."""
         if self._project is None or type(func) not in (cst.Name, cst.Attribute):
             return None
+        if type(func) is cst.Name and self._scopes.lookup(func.value) is None:
+            # a class of this file defined further down (`[Block() for _ in range(n)]`
+            # in a class above `class Block`)
+            return func.value if self._project.is_module_class(func.value, local=True) else None
         qualname = self._names.qualified_name(func)
         if qualname is None or qualname.startswith(("torch.", "builtins.")):
             return None
@@ -353,7 +360,9 @@ class ModuleInference:
         if cls is not None:
             return self.is_module_class(cls) and self.is_stateful_class(cls)
         qualname = self._project_module(call.func)
-        return qualname is not None and self._project.is_stateful_module(qualname)
+        if qualname is None:
+            return False
+        return self._project.is_stateful_module(qualname, local="." not in qualname and type(call.func) is cst.Name)
 
     def is_stateful_class(self, cls: cst.ClassDef, _seen=None) -> bool:
         seen = _seen or set()
@@ -380,8 +389,8 @@ class ModuleInference:
                 if what in ("torch.nn.Parameter", "torch.nn.Buffer"):
                     return True
                 if what.startswith("torch.nn."):
-                    if what[len("torch.nn."):] in STATEFUL_TORCH_NN:
-                        return True
+                    if what[len("torch.nn."):] in STATEFUL_TORCH_NN or what[len("torch.nn."):] in _CONTAINERS:
+                        return True  # a container assigned in __init__ holds layers
                 elif "." not in what:
                     bindings = self._scopes.module_scope.bindings.get(what)
                     if bindings and len(bindings) == 1 and bindings[0].kind == "class":

@@ -643,19 +643,23 @@ class ProjectView:
         self.deps |= files - {self.path}
         return value
 
-    def _symbol(self, qualname: str | None):
-        if not qualname:
+    def _symbol(self, qualname: str | None, local: bool = False):
+        """The project symbol for a qualified name, or (`local`) for a name the checked
+        file itself defines later than where it is used."""
+        if not qualname or self.index is None:
             return None
-        return self._ask(self.index.resolve, qualname, self.path) if self.index is not None else None
+        if local:
+            return self._ask(self.index.symbol, qualname, self.path)
+        return self._ask(self.index.resolve, qualname, self.path)
 
-    def is_module_class(self, qualname: str | None) -> bool:
+    def is_module_class(self, qualname: str | None, local: bool = False) -> bool:
         """Provably an nn.Module subclass defined in the project (bases followed across files)."""
-        found = self._symbol(qualname)
+        found = self._symbol(qualname, local)
         return found is not None and found[0] == "class" and bool(self._ask(self.index.is_module_class, found[1], found[2]))
 
-    def is_stateful_module(self, qualname: str | None) -> bool:
+    def is_stateful_module(self, qualname: str | None, local: bool = False) -> bool:
         """A project nn.Module class with layers of its own or mode-dependent code."""
-        found = self._symbol(qualname)
+        found = self._symbol(qualname, local)
         if found is None or found[0] != "class" or not self._ask(self.index.is_module_class, found[1], found[2]):
             return False
         cls = self.index._class(found[1], found[2])

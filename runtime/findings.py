@@ -19,6 +19,13 @@ KINDS = (
     "train-in-eval-mode",
     "batchnorm-small-batch",
     "unregistered-module",
+    "non-finite-gradient",
+    "vanishing-gradient",
+    "exploding-gradient",
+    "weight-update-ratio",
+    "unchanged-parameter",
+    "no-gradient",
+    "loss",
 )
 SEVERITIES = ("error", "warning", "info")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -125,7 +132,10 @@ def _cause(f: Finding) -> tuple:
         return (f.module,)
     if f.kind == "batchnorm-small-batch":
         return (f.severity,)  # mostly small batches vs a ragged last batch: different advice
-    if f.kind in ("vanishing-gradient", "exploding-gradient", "weight-update-ratio", "non-finite-gradient", "loss"):
+    if f.kind in (
+        "vanishing-gradient", "exploding-gradient", "weight-update-ratio", "non-finite-gradient", "loss",
+        "unchanged-parameter", "no-gradient",
+    ):  # fmt: skip
         return (d.get("check"),)
     return ()
 

@@ -30,9 +30,10 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.modules import module as module_hooks
-from torch.optim.optimizer import register_optimizer_step_post_hook
+from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 
 from .checks_activations import NonFiniteInputs, activation_findings
+from .checks_gradients import GradientChecks
 from .checks_modes import ModeChecks
 from .classify import Activation, ModuleInfo, WatchedFunction, describe
 from .drift import check_architecture, drift_findings
@@ -110,6 +111,14 @@ def in_reentrant_checkpoint(limit: int = 256) -> bool:
     return False
 
 
+def _loss_of(output: Any) -> torch.Tensor | None:
+    """A scalar ``loss`` the model returned itself (transformers' ModelOutput, a dict with "loss")."""
+    loss = output.get("loss") if isinstance(output, Mapping) else getattr(output, "loss", None)
+    if isinstance(loss, torch.Tensor) and loss.numel() == 1 and loss.is_floating_point():
+        return loss
+    return None
+
+
 class _ThreadState(threading.local):
     """Per-thread hook state: one forward's call stack, its sampling decision and its TorchFunctionMode."""
 
@@ -148,6 +157,7 @@ class Monitor:
         self._allow = normalise_allow(allow)
         self._info: dict[int, ModuleInfo] = {}
         self._modes = ModeChecks(self.options)
+        self._grads: GradientChecks | None = None
         self._local = _ThreadState(self._on_function)
         self._lock = threading.RLock()
         self._stores: dict[int, StatStore] = {}
@@ -177,11 +187,15 @@ class Monitor:
         named = list(self.model.named_modules())
         self._info = {id(m): describe(name, m, order, m is self.model) for order, (name, m) in enumerate(named)}
         self._modes.set_modules(dict(named))
+        if self.options.grad_checks and self._grads is None:
+            self._grads = GradientChecks(self.model, self.options)
         self._handles = [
             module_hooks.register_module_forward_pre_hook(self._pre_hook),
             module_hooks.register_module_forward_hook(self._post_hook, always_call=True),
             register_optimizer_step_post_hook(self._on_optimizer_step),
         ]
+        if self._grads is not None:
+            self._handles.append(register_optimizer_step_pre_hook(self._before_optimizer_step))
 
     def detach(self) -> None:
         """Remove every hook and the mode; safe to call twice and after an exception."""
@@ -265,8 +279,14 @@ class Monitor:
                         t.unregistered = None
             elif output is not None:
                 self._after(t, info, module, args, output)
-                if not t.stack and t.softmax_outputs:
-                    self._mark_model_outputs(t, output)
+                if not t.stack:
+                    if t.softmax_outputs:
+                        self._mark_model_outputs(t, output)
+                    if self._grads is not None and module.training and torch.is_grad_enabled():
+                        loss = _loss_of(output)
+                        if loss is not None:
+                            with self._lock:
+                                self._grads.observe_loss(loss)
         except Exception as exc:  # noqa: BLE001 - never break the user's forward
             self._internal(exc)
         finally:
@@ -449,11 +469,28 @@ class Monitor:
         except Exception as exc:  # noqa: BLE001 - reported in report().summary
             self._internal(exc)
 
+    def _before_optimizer_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
+        if _compiling() or self._grads is None:
+            return
+        with self._lock:
+            self._guard(self._grads.before_step, optimizer)
+
     def _on_optimizer_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
         if _compiling():
             return
         with self._lock:
             self._guard(self._modes.optimizer_step, optimizer, self.forwards)
+            if self._grads is not None:
+                self._guard(self._grads.after_step, optimizer)
+
+    def observe_loss(self, loss: torch.Tensor) -> None:
+        """Record a training loss computed outside the model (NaN and not-decreasing checks; no host sync).
+
+        A ``loss`` returned by the model itself (transformers' ``ModelOutput.loss``) is recorded automatically.
+        """
+        if self._grads is not None and isinstance(loss, torch.Tensor) and loss.numel() == 1:
+            with self._lock:
+                self._guard(self._grads.observe_loss, loss)
 
     # ---- results ------------------------------------------------------------------------------------
     def profile(self) -> Profile:
@@ -485,6 +522,8 @@ class Monitor:
             "forwards": self.forwards,
             "sampled_forwards": self.sampled_forwards,
             "compiled_forwards": self.compiled_forwards,
+            "optimizer_steps": 0 if self._grads is None else self._grads.steps,
+            "sampled_optimizer_steps": 0 if self._grads is None else self._grads.sampled_steps,
             "allowed": allowed,
             "internal_errors": list(self.internal_errors),
             "options": self.options.to_dict(),
@@ -497,11 +536,14 @@ class Monitor:
             findings += self._modes.findings()
         if self.reference is not None:
             findings += drift_findings(prof, self.reference, self.options)
-        kept = [f for f in findings if not is_allowed(f, self._allow)]
         # Execution order (a module's first sampled output), then registration order for the rest.
         order = {info.name: (1 << 20) + info.order for info in self._info.values()}
         for layer in reversed(prof.layers.values()):
             order[layer["module"]] = layer["order"]
+        if self._grads is not None:
+            with self._lock:
+                findings += self._grads.findings(order)
+        kept = [f for f in findings if not is_allowed(f, self._allow)]
         detailed = sort_findings(kept, order)
         return Report(group_findings(detailed), self._summary(len(findings) - len(kept)), detailed)
 
@@ -521,4 +563,5 @@ class Monitor:
         return len(self._handles)
 
     def tensor_count(self) -> int:
-        return sum(store.tensor_count() for store in self._stores.values())
+        grads = 0 if self._grads is None else self._grads.tensor_count()
+        return sum(store.tensor_count() for store in self._stores.values()) + grads

@@ -52,11 +52,35 @@ class Options:
     hist_range: float = 30.0
     hist_scale: float = 1e-6
 
+    # Gradient and training-dynamics checks (runtime/checks_gradients.py), read at optimizer steps,
+    # sampled on the first step and every ``grad_every``-th one after it.
+    grad_checks: bool = True
+    grad_every: int = 16
+    grad_min_samples: int = 3  # sampled steps before a layer is judged
+    # vanishing: SageMaker Debugger VanishingGradient and DeepDiagnosis: mean |grad| < 1e-7.
+    grad_vanishing: float = 1e-7
+    # exploding: AutoTrainer (ICSE'21): ||g_first layer|| / ||g_last layer|| > 70.
+    grad_exploding_ratio: float = 70.0
+    # weight-update ratio ||dw|| / ||w|| outside [1e-8, 10]: SageMaker Debugger WeightUpdateRatio defaults.
+    grad_update_ratio: bool = True
+    update_ratio_small: float = 1e-8
+    update_ratio_large: float = 10.0
+    # unchanged parameter / no gradient after this many steps: SageMaker Debugger UnchangedTensor (3 steps).
+    unchanged_steps: int = 3
+    # loss not decreasing: SageMaker Debugger LossNotDecreasing (10 steps, 0.1%).
+    loss_window: int = 10
+    loss_min_decrease: float = 0.001
+    loss_history: int = 1024
+
     def __post_init__(self) -> None:
         if self.every < 1:
             raise ValueError("every must be >= 1")
         if self.max_elements < 16:
             raise ValueError("max_elements must be >= 16")
+        if self.grad_every < 1:
+            raise ValueError("grad_every must be >= 1")
+        if self.loss_history < 2 * self.loss_window + 1:
+            raise ValueError("loss_history must be > 2 * loss_window")
 
     def to_dict(self) -> dict:
         return asdict(self)

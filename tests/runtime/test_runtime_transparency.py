@@ -28,6 +28,7 @@ def _global_hook_counts():
         len(module_hooks._global_forward_pre_hooks),
         len(module_hooks._global_forward_hooks_always_called),
         len(optim_hooks._global_optimizer_post_hooks),
+        len(optim_hooks._global_optimizer_pre_hooks),
         torch._C._len_torch_function_stack(),
     )
 
@@ -84,7 +85,7 @@ def test_hooks_removed_on_exit_and_on_error():
     model = _net()
     before = _global_hook_counts()
     with Monitor(model) as mon:
-        assert _global_hook_counts()[:4] != before[:4] and mon.hook_count() == 3
+        assert _global_hook_counts()[:5] != before[:5] and mon.hook_count() == 4
         model(torch.randn(2, 3, 8, 8))
     assert _global_hook_counts() == before and mon.hook_count() == 0
     with pytest.raises(RuntimeError, match="boom"):
@@ -219,7 +220,7 @@ def test_large_activation_is_element_subsampled():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_no_host_sync_per_step():
     model = _net().cuda()
-    with Monitor(model, every=1) as mon:
+    with Monitor(model, every=1, grad_every=1) as mon:  # gradient statistics on every step too
         train_steps(model, lambda: torch.randn(4, 3, 8, 8, device="cuda"), steps=1)  # layout caches
         model.eval()
         with torch.no_grad():
@@ -239,4 +240,5 @@ def test_cuda_no_host_sync_per_step():
         finally:
             torch.cuda.set_sync_debug_mode("default")
     assert not mon.internal_errors
-    assert mon.report().summary["sampled_forwards"] == 6
+    summary = mon.report().summary
+    assert summary["sampled_forwards"] == 6 and summary["sampled_optimizer_steps"] == 4

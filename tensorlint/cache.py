@@ -1,7 +1,9 @@
 """Per-file results keyed by content hash, tool version and effective settings.
 
 One JSON file per (version, settings) holds every entry, so a warm run reads one file
-instead of thousands. Writes are atomic (temp file + rename).
+instead of thousands. Writes are atomic (temp file + rename). Each file carries a
+checksum of its payload: a file that tensorlint did not write whole (hand-edited,
+truncated, of another shape) is ignored and rebuilt, never trusted.
 """
 
 from __future__ import annotations
@@ -37,11 +39,9 @@ class Cache:
         self._new_facts: dict = {}
         self.hits = 0
         if self._file is not None:
-            try:
-                entries = json.loads(self._file.read_text(encoding="utf-8"))["entries"]
-                self._old = {k: v for k, v in entries.items() if _valid_entry(v)}
-            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-                self._old = {}
+            entries = _read(self._file, "entries")
+            if isinstance(entries, dict):
+                self._old = {k: v for k, v in entries.items() if isinstance(k, str) and _valid_entry(v)}
 
     def get(self, key: str) -> dict | None:
         """{"diagnostics": [...], "deps": {path: content hash}} for a content key."""
@@ -62,12 +62,9 @@ class Cache:
         if self._facts is None:
             self._facts = {}
             if self._facts_file is not None:
-                try:
-                    loaded = json.loads(self._facts_file.read_text(encoding="utf-8"))
-                    if isinstance(loaded, dict) and isinstance(loaded.get("facts"), dict):
-                        self._facts = loaded["facts"]
-                except (OSError, ValueError, RecursionError):
-                    pass
+                loaded = _read(self._facts_file, "facts")
+                if isinstance(loaded, dict):
+                    self._facts = {k: v for k, v in loaded.items() if isinstance(k, str) and (v is None or isinstance(v, dict))}
         return self._facts
 
     def add_facts(self, facts: dict) -> None:
@@ -99,17 +96,68 @@ class Cache:
 
 
 def _valid_entry(value) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("diagnostics"), list) and isinstance(value.get("deps", {}), dict)
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("diagnostics"), list)
+        and all(isinstance(d, dict) for d in value["diagnostics"])
+        and isinstance(value.get("deps", {}), dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in value.get("deps", {}).items())
+    )
+
+
+# A cache file is `{"check":"<checksum of X>","<name>":X}`, X written last and verbatim.
+def _checksum(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def signed(name: str, value) -> str:
+    """The text of a cache file holding `value` under `name`, with its checksum."""
+    body = json.dumps(value, separators=(",", ":"))
+    return f'{{"check":"{_checksum(body)}","{name}":{body}}}'
+
+
+def _read(path: Path, name: str):
+    """The payload of a cache file, or None if it is missing, unreadable, or not exactly
+    what tensorlint wrote."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    head = '{"check":"'
+    middle = f'","{name}":'
+    checksum = text[len(head) : len(head) + 32]
+    body_at = len(head) + 32 + len(middle)
+    if not (text.startswith(head) and text.startswith(middle, len(head) + 32) and text.endswith("}")):
+        return None
+    body = text[body_at:-1]
+    if _checksum(body) != checksum:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError, MemoryError):
+        return None
 
 
 def _atomic_write(folder: Path, target: Path, payload: dict) -> None:
+    ((name, value),) = payload.items()
+    try:
+        text = signed(name, value)
+    except (TypeError, ValueError, RecursionError):
+        return  # nothing to remember that can be written
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _write_markers(folder)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, separators=(",", ":"))
-        os.replace(tmp, target)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
     except OSError:
         pass  # a read-only tree must not fail the lint
 

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-cache", action="store_true", help="neither read nor write .tensorlint_cache/")
     check.add_argument("--cache-dir", type=Path, help="where the cache lives (default: .tensorlint_cache)")
     check.add_argument("--stdin-filename", help="the name of the file read from standard input")
+    check.add_argument("--file-timeout", type=float, default=None, metavar="SECONDS",
+                       help="CPU seconds allowed per file (per 100 KB of it) before it is reported as TL000 "
+                            "file-too-complex and skipped; 0: no limit (default: 5)")
     check.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all cores)")
     check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     check.add_argument("--no-progress", action="store_true", help="never show a progress bar")

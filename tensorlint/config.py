@@ -16,6 +16,8 @@ from tensorlint.rules import all_rules
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude", "extend-module-bases")
 _BOOL_KEYS = ("force-exclude", "respect-gitignore")
 _STR_KEYS = ("target-torch-version", "cache-dir")
+_NUMBER_KEYS = ("file-timeout",)
+DEFAULT_FILE_TIMEOUT = 5.0  # seconds of CPU time per file (per 100 KB of source)
 _TABLE_KEYS = ("per-file-ignores",)
 
 
@@ -34,6 +36,7 @@ class Config:
     extend_module_bases: list[str] = field(default_factory=list)
     target_torch_version: str | None = None
     cache_dir: str | None = None
+    file_timeout: float = DEFAULT_FILE_TIMEOUT
     rule_options: dict[str, dict] = field(default_factory=dict)
 
 
@@ -48,7 +51,7 @@ def find_config(start: Path) -> Path | None:
                 data = tomllib.loads(text)
             except (OSError, UnicodeDecodeError):
                 continue
-            except tomllib.TOMLDecodeError:
+            except (tomllib.TOMLDecodeError, RecursionError, MemoryError):
                 if "tool.tensorlint" in text:
                     return candidate  # ours, and broken: load_config says where
                 continue  # someone else's broken file
@@ -68,7 +71,10 @@ def load_config(path: Path | None, cwd: Path) -> Config:
         raise UsageError(f"cannot read config file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"invalid TOML in {path}: {exc}") from None
-    table = data.get("tool", {}).get("tensorlint", {}) if path.name == "pyproject.toml" else data
+    except (RecursionError, MemoryError):
+        raise UsageError(f"invalid TOML in {path}: nested too deeply to read") from None
+    tool = data.get("tool", {})
+    table = (tool.get("tensorlint", {}) if isinstance(tool, dict) else {}) if path.name == "pyproject.toml" else data
     if not isinstance(table, dict):
         raise UsageError(f"{path}: [tool.tensorlint] must be a table")
     return parse_table(table, path)
@@ -93,6 +99,10 @@ def parse_table(table: dict, path: Path) -> Config:
             if key == "target-torch-version":
                 parse_version(value, where)
             setattr(config, key.replace("-", "_"), value)
+        elif key in _NUMBER_KEYS:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise UsageError(f"{where} must be a number of seconds (0: no limit)")
+            setattr(config, key.replace("-", "_"), float(value))
         elif key in _TABLE_KEYS:
             if not isinstance(value, dict) or not all(
                 isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tensorlint.errors import UsageError
@@ -161,6 +162,11 @@ class Discovery:
     exclude: tuple[str, ...]
     respect_gitignore: bool = True
     force_exclude: bool = False
+    # folders and files the walk could not read: (path, reason); the run goes on without them
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    def _skip(self, path: Path, exc: OSError) -> None:
+        self.warnings.append((str(path), exc.strerror or str(exc)))
 
     def excluded(self, path: Path) -> bool:
         """ruff semantics: a glob without `/` matches the base name; one with `/` matches
@@ -203,12 +209,20 @@ class Discovery:
         found: dict[Path, Path] = {}
         visited: set[Path] = set()
         for path in paths:
-            if not path.exists():
-                raise UsageError(f"{path}: No such file or directory")
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                raise UsageError(f"{path}: No such file or directory") from None
+            except OSError as exc:
+                self._skip(path, exc)
+                continue
             if self.force_exclude and self.force_excluded(path):
                 continue
-            if path.is_file():
-                found.setdefault(path.resolve(), path)
+            if not stat.S_ISDIR(info.st_mode):
+                if stat.S_ISREG(info.st_mode):
+                    found.setdefault(path.resolve(), path)
+                else:  # a FIFO, socket or device: reading it could block forever
+                    self.warnings.append((str(path), "not a regular file"))
                 continue
             gitignore = GitIgnore(git_top(path.resolve())) if self.respect_gitignore else GitIgnore(None)
             for file in self._walk(path, gitignore, visited):
@@ -221,22 +235,30 @@ class Discovery:
             return  # a symlink loop, or a folder already walked
         visited.add(real)
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
+            with os.scandir(folder) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            self._skip(folder, exc)
             return
         for entry in entries:
             path = Path(entry.path)
             try:
                 is_dir = entry.is_dir()
+                is_file = not is_dir and entry.is_file()
             except OSError:
                 continue
             if is_dir:
-                if (path / "pyvenv.cfg").exists():
-                    continue
+                try:
+                    if os.path.lexists(path / "pyvenv.cfg"):
+                        continue
+                except OSError:
+                    pass
                 if self.excluded(path) or gitignore.ignored(path.resolve(), True):
                     continue
                 yield from self._walk(path, gitignore, visited)
             elif entry.name.endswith(SUFFIXES):
                 if self.excluded(path) or gitignore.ignored(path.resolve(), False):
                     continue
-                yield path
+                if not is_file and not entry.is_symlink():
+                    continue  # a FIFO, socket or device named *.py: reading it could block forever
+                yield path  # (a dangling symlink is reported: it cannot be read)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import ast
 import bisect
+import re
 import sys
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from tensorlint.diagnostics import Diagnostic, Edit, Fix, Location, Severity
 from tensorlint.noqa import Suppressions
@@ -26,6 +28,10 @@ SYNTAX_ERROR_NAME = "syntax-error"
 # inference recurse once per level. Python 3.11 runs Python-to-Python calls without C
 # stack, so a higher limit is safe.
 _RECURSION_LIMIT = 20_000
+# CPython's compiler recurses in C under the Python recursion limit (times a factor):
+# it is asked under the interpreter's default limit, which is both what `python file.py`
+# allows and safe for the C stack (under 20,000 a long `a + a + ...` overflows it).
+_PYTHON_DEFAULT_RECURSION_LIMIT = sys.getrecursionlimit()
 if sys.getrecursionlimit() < _RECURSION_LIMIT:
     sys.setrecursionlimit(_RECURSION_LIMIT)
 # Files that never mention torch hold no tensor code; they are not even parsed.
@@ -88,18 +94,39 @@ def syntax_error(message: str, row: int = 1, column: int = 1) -> Diagnostic:
     )
 
 
-def parse(source: str) -> cst.Module | Diagnostic:
+def python_rejects(source: str, path: str = "<file>") -> Diagnostic | None:
+    """What the running Python's own compiler says: None when it compiles the file, else
+    a TL000 finding. This is the truth about validity (libcst accepts some code CPython
+    rejects: a NUL byte, over 200 nested brackets), and its limits keep pathological
+    nesting away from libcst's native parser, which can crash on it."""
+    limit = sys.getrecursionlimit()
+    try:
+        try:
+            sys.setrecursionlimit(_PYTHON_DEFAULT_RECURSION_LIMIT)
+        except RecursionError:
+            pass  # already deeper than that: keep the current limit
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning/DeprecationWarning are not ours to print
+            compile(source, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return syntax_error(f"SyntaxError: {exc.msg}", max(exc.lineno or 1, 1), max(exc.offset or 1, 1))
+    except ValueError as exc:  # a NUL byte (Python 3.11)
+        return syntax_error(f"SyntaxError: {exc}")
+    except (RecursionError, MemoryError) as exc:
+        detail = str(exc) or type(exc).__name__
+        return syntax_error(f"file too complex: Python cannot compile it ({detail}); it was not checked")
+    finally:
+        sys.setrecursionlimit(limit)
+    return None
+
+
+def parse(source: str, path: str = "<file>") -> cst.Module | Diagnostic:
+    rejected = python_rejects(source, path)
+    if rejected is not None:
+        return rejected
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        # CPython's message and position are what users know; libcst's are the fallback
-        # (it points at the token after the error).
-        try:
-            ast.parse(source)
-        except SyntaxError as py_exc:
-            return syntax_error(f"SyntaxError: {py_exc.msg}", max(py_exc.lineno or 1, 1), max(py_exc.offset or 1, 1))
-        except (ValueError, RecursionError, MemoryError):
-            pass
         first = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
         return syntax_error(f"SyntaxError: {first}", max(exc.raw_line, 1), exc.raw_column + 1)
     except (RecursionError, ValueError, MemoryError) as exc:  # libcst's native parser limits
@@ -115,7 +142,7 @@ def lint_source(source: str, path: str, settings: LintSettings, project: Project
     rules = [r for r in all_rules() if r.code in settings.enabled]
     if not rules:
         return []
-    parsed = parse(source)
+    parsed = parse(source, path)
     if isinstance(parsed, Diagnostic):
         if SYNTAX_ERROR_CODE not in settings.enabled:
             return []
@@ -171,9 +198,64 @@ def _materialise(module: cst.Module, source: str, sink: list) -> list[Diagnostic
 
 
 def _edit_for(module: cst.Module, source: str, replacements, positions, starts: list[int]) -> Edit | None:
-    """Replace nodes in the tree and print it, so indentation inside multi-line
-    replacements comes out right. The edit spans the whole replaced node(s): nested
-    fixes then overlap and wait for the next round instead of interleaving."""
+    """The edit that replaces the reported nodes: each new node is printed on its own, in
+    the indentation of the old node's line (multi-line replacements come out right), and
+    spliced into the original text. The cost is the size of the nodes, not of the file.
+    The edit spans the whole replaced node(s): nested fixes then overlap and wait for the
+    next round instead of interleaving."""
+    spans = []
+    for old, new in replacements:
+        where = positions[old]
+        start = location_to_offset(starts, Location(where.start.line, where.start.column + 1))
+        end = location_to_offset(starts, Location(where.end.line, where.end.column + 1))
+        indent = _INDENT.match(source, starts[where.start.line - 1]).group()
+        # the old node, printed the same way, must give back the original text exactly:
+        # then the new one is printed in the right context
+        if _print_syntactic(module, old, indent) != source[start:end]:
+            return _edit_by_reprinting(module, source, replacements, positions, starts)
+        spans.append((start, end, _print_syntactic(module, new, indent)))
+    spans.sort()
+    if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+        return _edit_by_reprinting(module, source, replacements, positions, starts)
+    start, end = spans[0][0], spans[-1][1]
+    pieces, at = [], start
+    for s_start, s_end, text in spans:
+        pieces += [source[at:s_start], text]
+        at = s_end
+    content = "".join(pieces)
+    if content == source[start:end]:
+        return None
+    return Edit(content, offset_to_location(starts, start), offset_to_location(starts, end))
+
+
+_INDENT = re.compile(r"[ \t\f]*")
+
+
+class _Spans:
+    def __init__(self) -> None:
+        self._computed: dict = {}
+
+
+def _print_syntactic(module: cst.Module, node: cst.CSTNode, indent: str) -> str:
+    """`node` printed as PositionProvider counts it (without the whitespace it owns
+    around it), with `indent` as the indentation of the enclosing block."""
+    spans = _Spans()
+    state = PositionProvidingCodegenState(
+        default_indent=module.default_indent,
+        default_newline=module.default_newline,
+        provider=spans,
+        indent_tokens=[indent] if indent else [],
+    )
+    node._codegen(state)
+    text = "".join(state.tokens)
+    where = spans._computed[node]
+    starts = line_starts(text)
+    return text[starts[where.start.line - 1] + where.start.column : starts[where.end.line - 1] + where.end.column]
+
+
+def _edit_by_reprinting(module: cst.Module, source: str, replacements, positions, starts: list[int]) -> Edit | None:
+    """The fallback (whole-module replace and print, linear per fix) for the rare node
+    that does not print back to its own text on its own."""
     tree = module
     for old, new in replacements:
         tree = tree.deep_replace(old, new)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import libcst as cst
 
 from tensorlint.diagnostics import Applicability, Diagnostic
-from tensorlint.engine import LintSettings, lint_source, location_to_offset
+from tensorlint.engine import LintSettings, lint_source, location_to_offset, python_rejects
 from tensorlint.source import line_starts
 
 MAX_ROUNDS = 10
@@ -19,7 +18,8 @@ class FixOutcome:
     text: str
     applied: int  # findings fixed (at most the number reported)
     diagnostics: list[Diagnostic]  # what remains after fixing
-    error: str | None = None  # a round whose output did not parse; that round was discarded
+    error: str | None = None  # a fix whose output did not parse; that fix was left out
+    initial: list[Diagnostic] = field(default_factory=list)  # the findings before any fix
 
 
 def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
@@ -53,12 +53,12 @@ def apply_edits(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple
 
 
 def parses(text: str, filename: str) -> str | None:
-    """None when both libcst and CPython accept the text; else the reason."""
+    """None when both CPython's compile() and libcst accept the text; else the reason."""
+    rejected = python_rejects(text, filename)
+    if rejected is not None:
+        return f"{rejected.message} (line {rejected.location.row})"
     try:
-        ast.parse(text, filename=filename)
         cst.parse_module(text)
-    except SyntaxError as exc:
-        return f"SyntaxError: {exc.msg} (line {exc.lineno})"
     except cst.ParserSyntaxError as exc:
         return f"SyntaxError: {exc.message}"
     except (ValueError, RecursionError) as exc:
@@ -72,16 +72,38 @@ def fix_text(text: str, path: str, settings: LintSettings, unsafe: bool, diagnos
     view = project or (lambda _text: None)
     if diagnostics is None:
         diagnostics = lint_source(text, path, settings, view(text))
+    initial = diagnostics
     reported = len(diagnostics)
     applied = 0
+    error = None
     for _ in range(MAX_ROUNDS):
         candidate, count = apply_edits(text, diagnostics, unsafe)
         if count == 0:
             break
         problem = parses(candidate, path)
         if problem is not None:
-            return FixOutcome(text, applied, diagnostics, f"a fix produced invalid code ({problem}); it was not applied")
+            error = f"a fix produced invalid code ({problem}); that fix was not applied"
+            candidate, count = _valid_subset(text, diagnostics, unsafe, path)
+            if count == 0:
+                break
         text, applied = candidate, applied + count
         diagnostics = lint_source(text, path, settings, view(text))
     # Nested fixes land over several rounds; count findings, not rounds.
-    return FixOutcome(text, min(applied, reported), diagnostics)
+    return FixOutcome(text, min(applied, reported), diagnostics, error, initial)
+
+
+_MAX_TRIALS = 64
+
+
+def _valid_subset(text: str, diagnostics: list[Diagnostic], unsafe: bool, path: str) -> tuple[str, int]:
+    """A round whose fixes together gave invalid code: keep, one by one, each fix that
+    leaves the file valid, so one bad fix does not cost the file every other fix."""
+    accepted: list[Diagnostic] = []
+    candidates = [d for d in sorted(diagnostics, key=Diagnostic.sort_key) if applicable(d, unsafe)]
+    for diagnostic in candidates[:_MAX_TRIALS]:
+        trial, count = apply_edits(text, accepted + [diagnostic], unsafe)
+        if count == len(accepted) + 1 and parses(trial, path) is None:
+            accepted.append(diagnostic)
+    if not accepted:
+        return text, 0
+    return apply_edits(text, accepted, unsafe)

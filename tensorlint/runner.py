@@ -6,8 +6,12 @@ import dataclasses
 import difflib
 import multiprocessing
 import os
+import signal
 import sys
+import time
 import traceback
+from collections import deque
+from multiprocessing.connection import wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +20,7 @@ from tensorlint.diagnostics import Diagnostic
 from tensorlint.engine import SYNTAX_ERROR_CODE, LintSettings, lint_source, syntax_error
 from tensorlint.fixer import applicable, fix_text
 from tensorlint.semantics.project import ProjectIndex, ProjectView
-from tensorlint.source import DecodeError, decode, encode
+from tensorlint.source import DecodeError, decode, encode, wide_bom
 
 # Below this many files to parse, worker start-up costs more than it saves.
 _PARALLEL_THRESHOLD = 8
@@ -34,6 +38,9 @@ class FileResult:
     text: str | None = None  # the final text, kept for stdin and for rendering
     deps: dict = field(default_factory=dict)  # other project files consulted: path -> content hash
     facts: dict = field(default_factory=dict)  # facts this worker extracted: content hash -> facts
+    encoding: str | None = None  # how the file was decoded (to write stdin's fixed text back the same way)
+    write_error: str | None = None  # --fix could not write the file: nothing was fixed
+    cacheable: bool = True  # False for results that depend on the machine (a time limit hit, a crash)
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class Job:
     unsafe: bool
     keep_text: bool = False
     project_root: str | None = None
+    write: bool = True  # False for standard input: --fix then only prints the fixed text
 
 
 # One project index per worker process, shared by the files it checks (memoised
@@ -69,6 +77,7 @@ def check_one(job: Job) -> FileResult:
     try:
         try:
             text, encoding = decode(job.data)
+            result.encoding = encoding
         except DecodeError as exc:
             if SYNTAX_ERROR_CODE in job.settings.enabled:
                 result.diagnostics = [syntax_error(str(exc))]
@@ -103,8 +112,13 @@ def check_one(job: Job) -> FileResult:
                         tofile=job.path,
                     )
                 )
-            elif job.path != "-":
-                Path(job.path).write_bytes(encode(outcome.text, encoding))
+            elif job.write and job.path != "-":
+                problem = _write_back(Path(job.path), job.data, encode(outcome.text, encoding))
+                if problem is not None:
+                    # nothing was written: nothing is fixed, and every finding stands
+                    result.write_error = problem
+                    result.fixed, result.diff, result.fix_error = 0, None, None
+                    result.diagnostics, result.text = outcome.initial, text
         if not job.keep_text:
             result.text = None
     except Exception as exc:  # noqa: BLE001 - reported per file, the run goes on
@@ -113,17 +127,195 @@ def check_one(job: Job) -> FileResult:
     return result
 
 
+def _write_back(path: Path, original: bytes, data: bytes) -> str | None:
+    """Write `data` over `path` unless the file changed since it was read (an edit made
+    during the run wins). None on success, else why nothing was written."""
+    try:
+        if path.read_bytes() != original:
+            return "the file changed while it was being checked; it was not fixed"
+        path.write_bytes(data)
+    except OSError as exc:
+        return f"cannot write the fixed file: {exc.strerror or exc}"
+    return None
+
+
 def _pool_context():
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     return multiprocessing.get_context(method)
 
 
-def run_jobs(jobs: list[Job], workers: int, progress: bool) -> list[FileResult]:
-    if workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD:
+def run_jobs(jobs: list[Job], workers: int, progress: bool, file_timeout: float | None = None) -> list[FileResult]:
+    """`file_timeout` None: small runs are checked in this process (the library's
+    default). Otherwise every file is checked in a worker process: a file whose check
+    takes more than `file_timeout` seconds of CPU (0: no limit), or that crashes its
+    worker, gets a TL000 finding, the worker is replaced and the run goes on."""
+    isolate = file_timeout is not None and _pool_context().get_start_method() == "fork"
+    if not isolate and (workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD):
         return _with_progress(map(check_one, jobs), len(jobs), progress)
-    chunk = max(1, min(16, len(jobs) // (workers * 8)))
-    with _pool_context().Pool(workers) as pool:
-        return _with_progress(pool.imap_unordered(check_one, jobs, chunksize=chunk), len(jobs), progress)
+    pool = _Pool(min(workers, len(jobs)), file_timeout or 0)
+    with pool:
+        return _with_progress(pool.run(jobs), len(jobs), progress)
+
+
+# Big files get proportionally more time: `file_timeout` seconds per this many bytes (a
+# 1 MB generated test file takes ~20 s of CPU to check; pathological ones are small).
+_BYTES_PER_LIMIT = 100_000
+# A worker blocked without using CPU (reading a FIFO that a file imports, say) is
+# stopped after this many times the CPU limit of wall time, plus the slack.
+_WALL_FACTOR, _WALL_SLACK = 4, 10.0
+
+
+def _worker_main(conn) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        conn.send(check_one(job))
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux), None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class _Worker:
+    def __init__(self, ctx) -> None:
+        self.conn, child = ctx.Pipe()
+        # the worker ignores SIGINT from its first instruction on: no traceback on Ctrl-C
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+            self.process.start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        child.close()
+        self.job: Job | None = None
+        self.started = self.wall_start = 0.0
+        self.cpu_start: float | None = None
+
+    def send(self, job: Job) -> None:
+        self.job = job
+        self.started = self.wall_start = time.monotonic()
+        self.cpu_start = _cpu_seconds(self.process.pid)
+        self.conn.send(job)
+
+    def cpu_used(self) -> float | None:
+        now = _cpu_seconds(self.process.pid)
+        return None if now is None or self.cpu_start is None else now - self.cpu_start
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(1)
+        self.conn.close()
+
+
+class _Pool:
+    """Worker processes that each check one file at a time, so that one file cannot
+    hold the run hostage: a crash or a time limit is that file's finding."""
+
+    def __init__(self, size: int, limit: float) -> None:
+        self._ctx = _pool_context()
+        self._limit = limit
+        self._workers = [_Worker(self._ctx) for _ in range(max(1, size))]
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for worker in self._workers:
+            if exc[0] is None and worker.job is None and worker.process.is_alive():
+                try:
+                    worker.conn.send(None)
+                    worker.process.join(2)
+                except OSError:
+                    pass
+            worker.stop()
+
+    def _budget(self, job: Job) -> float:
+        return self._limit * max(1.0, len(job.data) / _BYTES_PER_LIMIT)
+
+    def _deadline(self, worker: _Worker) -> float:
+        if not self._limit:
+            return float("inf")
+        return worker.started + self._budget(worker.job)
+
+    def run(self, jobs: list[Job]):
+        pending = deque(jobs)
+        while pending or any(w.job is not None for w in self._workers):
+            for worker in list(self._workers):
+                if worker.job is None and pending:
+                    if not worker.process.is_alive():
+                        worker = self._replace(worker)
+                    worker.send(pending.popleft())
+            busy = [w for w in self._workers if w.job is not None]
+            now = time.monotonic()
+            timeout = min(self._deadline(w) for w in busy) - now
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                         None if timeout == float("inf") else max(timeout, 0))
+            for worker in busy:
+                result = None
+                if worker.conn in ready or worker.process.sentinel in ready:
+                    try:
+                        result = worker.conn.recv()
+                    except (EOFError, OSError):
+                        result = self._crashed(worker)
+                elif time.monotonic() >= self._deadline(worker):
+                    result = self._over_time(worker)
+                if result is not None:
+                    worker.job = None
+                    yield result
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.stop()
+        fresh = _Worker(self._ctx)
+        self._workers[self._workers.index(worker)] = fresh
+        return fresh
+
+    def _crashed(self, worker: _Worker) -> FileResult:
+        job = worker.job
+        worker.process.join(1)
+        code = worker.process.exitcode
+        try:
+            how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
+        except ValueError:
+            how = f"signal {-code}"
+        self._replace(worker)
+        if code is not None and -code == getattr(signal, "SIGXCPU", None):
+            return _unchecked(job, "file too complex: checking it ran out of CPU time; it was not checked")
+        return _unchecked(job, f"the parser crashed on this file ({how}); it was not checked")
+
+    def _over_time(self, worker: _Worker) -> FileResult | None:
+        budget = self._budget(worker.job)
+        used = worker.cpu_used()
+        if used is not None and used < budget and time.monotonic() - worker.wall_start < budget * _WALL_FACTOR + _WALL_SLACK:
+            # waiting for a CPU on a busy machine is not the file's fault
+            worker.started = time.monotonic() - used
+            return None
+        job = worker.job
+        self._replace(worker)
+        return _unchecked(
+            job,
+            f"file too complex: checking it took more than {budget:.3g} s (file-timeout); it was not checked",
+        )
+
+
+def _unchecked(job: Job, message: str) -> FileResult:
+    result = FileResult(job.path, cacheable=False)
+    if SYNTAX_ERROR_CODE in job.settings.enabled:
+        result.diagnostics = [syntax_error(message)]
+    else:
+        result.fix_error = message
+    return result
 
 
 def _with_progress(results, total: int, progress: bool) -> list[FileResult]:
@@ -152,9 +344,10 @@ def check_files(
     workers: int | None = None,
     progress: bool = False,
     project_root: Path | None = None,
+    file_timeout: float | None = None,
 ) -> list[FileResult]:
     """`project_root` is where the project index looks for the files that checked
-    files import (the configuration's folder)."""
+    files import (the configuration's folder). `file_timeout`: see `run_jobs`."""
     results: list[FileResult] = []
     root = str(project_root) if project_root is not None else None
     _FACTS.clear()
@@ -170,29 +363,44 @@ def check_files(
         except OSError as exc:
             results.append(FileResult(path, [syntax_error(f"cannot read file: {exc.strerror or exc}")]))
             continue
-        if b"torch" not in data:
+        if b"torch" not in data and not wide_bom(data):
             # cannot hold tensor code (nor is it parsed; see TL000's doc)
             results.append(FileResult(path))
             continue
         key = content_key(data)
         cached = cache.get(key)
-        if cached is not None and _deps_unchanged(cached.get("deps", {}), hashes):
-            diagnostics = [Diagnostic.from_dict(d, path) for d in cached["diagnostics"]]
+        diagnostics = _from_cache(cached, path, hashes)
+        if diagnostics is not None:
             if mode == "check" or not any(applicable(d, unsafe) for d in diagnostics):
                 results.append(FileResult(path, diagnostics))
                 continue
         keys[path] = key
         jobs.append(Job(path, data, settings, mode, unsafe, project_root=root))
     workers = workers or os.cpu_count() or 1
-    for result in run_jobs(jobs, workers, progress):
+    for result in run_jobs(jobs, workers, progress, file_timeout):
         cache.add_facts(result.facts)
-        if result.internal_error is None and not result.fixed and not result.fix_error:
+        if result.cacheable and result.internal_error is None and not result.fixed and not result.fix_error \
+                and not result.write_error:
             cache.put(keys[result.path], {"diagnostics": [d.to_dict() for d in result.diagnostics], "deps": result.deps})
-        result.diagnostics = [_with_filename(d, result.path) for d in result.diagnostics]
         results.append(result)
     cache.save()
+    for result in results:
+        result.diagnostics = [_with_filename(d, result.path) for d in result.diagnostics]
     results.sort(key=lambda r: r.path)
     return results
+
+
+def _from_cache(entry, path: str, hashes: ProjectIndex) -> list[Diagnostic] | None:
+    """The cached findings, or None when there are none to trust: a miss, a changed
+    dependency, or an entry of the wrong shape (then the file is checked again)."""
+    if entry is None:
+        return None
+    try:
+        if not _deps_unchanged(entry.get("deps", {}), hashes):
+            return None
+        return [Diagnostic.from_dict(d, path) for d in entry["diagnostics"]]
+    except (KeyError, TypeError, ValueError, AttributeError, OSError):
+        return None
 
 
 def _deps_unchanged(deps: dict, hashes: ProjectIndex) -> bool:

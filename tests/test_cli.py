@@ -237,7 +237,9 @@ def test_cache_hits_and_invalidation(project):
     data = json.loads(cache_file.read_text())
     (entry,) = data["entries"].values()
     entry["diagnostics"][0]["message"] = "FROM-CACHE"
-    cache_file.write_text(json.dumps(data))
+    from tensorlint.cache import signed
+
+    cache_file.write_text(signed("entries", data["entries"]))  # unsigned edits are not trusted
     assert "FROM-CACHE" in run_cli("check", "bug.py", "--output-format", "concise", cwd=project).stdout
     # --no-cache neither reads it ...
     assert "FROM-CACHE" not in run_cli("check", "bug.py", "--no-cache", "--output-format", "concise", cwd=project).stdout

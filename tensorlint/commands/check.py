@@ -15,7 +15,8 @@ from tensorlint.discovery import DEFAULT_EXCLUDES, Discovery
 from tensorlint.engine import LintSettings
 from tensorlint.errors import UsageError
 from tensorlint.fixer import applicable
-from tensorlint.runner import FileResult, Job, check_files, check_one
+from tensorlint.runner import FileResult, Job, check_files, run_jobs
+from tensorlint.source import encode
 from tensorlint.selection import enabled_rules, resolve_all
 
 
@@ -47,6 +48,10 @@ def load_settings(args, cwd: Path) -> Config:
     if args.target_torch_version:
         parse_version(args.target_torch_version, "--target-torch-version")
         config.target_torch_version = args.target_torch_version
+    if args.file_timeout is not None:
+        if not args.file_timeout >= 0:
+            raise UsageError("--file-timeout must be a number of seconds (0: no limit)")
+        config.file_timeout = args.file_timeout
     return config
 
 
@@ -118,10 +123,16 @@ def run_check(args) -> int:
         progress = not args.no_progress and sys.stderr.isatty() and fmt in ("full", "concise")
         results = check_files(
             files, settings, cache, mode=mode, unsafe=args.unsafe_fixes, workers=args.jobs, progress=progress,
-            project_root=config.root,
+            project_root=config.root, file_timeout=config.file_timeout,
         )
+        _print_walk_warnings(discovery)
 
     return report(results, args, config, fmt, mode, from_stdin)
+
+
+def _print_walk_warnings(discovery: Discovery) -> None:
+    for path, reason in discovery.warnings:
+        print(f"tensorlint: warning: {path}: {reason}; skipped", file=sys.stderr)
 
 
 def _check_stdin(args, config, settings, discovery, mode) -> list[FileResult]:
@@ -131,12 +142,22 @@ def _check_stdin(args, config, settings, discovery, mode) -> list[FileResult]:
         if mode == "fix":
             sys.stdout.buffer.write(data)
         return []
+    # --stdin-filename only names the buffer: nothing is ever written to that file
     job = Job(name, data, settings, "diff" if mode == "diff" else mode, args.unsafe_fixes, keep_text=True,
-              project_root=str(config.root))
-    result = check_one(job)
-    if mode == "fix" and result.internal_error is None:
-        # ruff's convention: the fixed source goes to stdout, findings to stderr
-        sys.stdout.write(result.text if result.text is not None else data.decode("utf-8", "replace"))
+              project_root=str(config.root), write=False)
+    (result,) = run_jobs([job], 1, False, config.file_timeout)
+    if mode == "fix":
+        # ruff's convention: the fixed source goes to stdout, findings to stderr; byte for
+        # byte the input (encoding, BOM, undecodable bytes) unless a fix changed it
+        out = data
+        if result.internal_error is None and result.fixed and result.text is not None and result.encoding:
+            try:
+                out = encode(result.text, result.encoding)
+            except (UnicodeError, LookupError):
+                out = data
+        sys.stdout.flush()
+        sys.stdout.buffer.write(out)
+        sys.stdout.buffer.flush()
     result.diagnostics = [dataclasses.replace(d, filename=name) for d in result.diagnostics]
     return [result]
 
@@ -154,6 +175,9 @@ def report(results: list[FileResult], args, config: Config, fmt: str, mode: str,
         if result.internal_error:
             internal += 1
             err.print(f"tensorlint: error: internal error while checking {result.path}: {result.internal_error}", markup=False)
+        if result.write_error:
+            internal += 1
+            err.print(f"tensorlint: error: {result.path}: {result.write_error}", markup=False)
         if result.fix_error:
             err.print(f"tensorlint: warning: {result.path}: {result.fix_error}", markup=False)
         fixed += result.fixed
@@ -215,7 +239,7 @@ def _print_summary(console, diagnostics, fixed: int, internal: int = 0) -> None:
     if fixed:
         console.print(f"Fixed {fixed} finding{'s' * (fixed != 1)}.")
     if internal:
-        console.print(f"{internal} file{'s' * (internal != 1)} could not be checked (internal error, see above).", style="bold red")
+        console.print(f"{internal} file{'s' * (internal != 1)} could not be checked or written (see above).", style="bold red")
     if not diagnostics:
         if not fixed and not internal:
             console.print("All checks passed!", style="green")

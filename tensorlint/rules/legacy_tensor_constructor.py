@@ -65,13 +65,23 @@ class LegacyTensorConstructor(Rule):
     `dtype=torch.get_default_dtype()`). This gives the same values, dtype and device, so the
     fix is safe. Sizes, names and any keyword get no fix: whether `torch.Tensor(n)` meant a
     shape or a value is exactly what a tool cannot know. The fix is spelled with the file's
-    own `torch` name and is skipped when the file has none.
+    own `torch` name and is skipped when the file has none, and inside an f-string.
     """
 
     code = "TL301"
     name = "legacy-tensor-constructor"
     summary = "Legacy tensor constructor `torch.Tensor(...)`/`torch.FloatTensor(...)`; use `torch.tensor`/`torch.empty`"
     fix_applicability = Applicability.SAFE
+
+    # Inside an f-string's braces a fix would have to respect the string's quotes (and
+    # before Python 3.12 could not reuse them): no fix is offered there.
+    _fstring_depth = 0
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self._fstring_depth += 1
+
+    def leave_FormattedString(self, node: cst.FormattedString) -> None:
+        self._fstring_depth -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -107,7 +117,7 @@ class LegacyTensorConstructor(Rule):
 
     def _fix(self, node: cst.Call, data: cst.Arg, dtype: str | None, cuda: bool):
         torch = torch_module_name(self.ctx, node.func)
-        if torch is None:
+        if torch is None or self._fstring_depth:
             return None
         if dtype is None:
             dtype_expr: cst.BaseExpression = cst.Call(func=dotted(torch, "get_default_dtype"))

@@ -1,0 +1,499 @@
+"""Issue 9, "never crash, never hang, never clobber": one regression test per reproducer.
+Each test names the item of the issue it reproduces."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from lintutil import REPO, codes, fix, lint, settings_for
+
+from tensorlint.cache import Cache
+from tensorlint.cli import main
+from tensorlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location, Severity
+from tensorlint.fixer import fix_text
+from tensorlint.runner import check_files
+
+BUGGY = "import torch\n\ndef f(x: torch.Tensor):\n    return torch.tensor(x)\n"  # TL001, safe fix
+LEGACY = "import torch\nx = torch.FloatTensor([1, 2])\n"  # TL301, safe fix
+FIXED_LEGACY = "import torch\nx = torch.tensor([1, 2], dtype=torch.float32)\n"
+
+
+def _cli(monkeypatch, capsysbinary, cwd: Path, *args, stdin: bytes | None = None):
+    """`tensorlint check` in this process: (exit code, stdout bytes, stderr text)."""
+    monkeypatch.chdir(cwd)
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    code = main(["check", "--isolated", *args])
+    out, err = capsysbinary.readouterr()
+    return code, out, err.decode("utf-8", "replace")
+
+
+# 3. `--fix --stdin-filename X -` must never write X.
+@pytest.mark.parametrize("exists", [False, True])
+def test_3_stdin_fix_never_writes_the_stdin_filename(tmp_path, monkeypatch, capsysbinary, exists):
+    target = tmp_path / "buffer.py"
+    if exists:
+        target.write_text("# the version on disk\n")
+    code, out, _ = _cli(monkeypatch, capsysbinary, tmp_path, "--fix", "--no-cache", "--stdin-filename", "buffer.py", "-",
+                        stdin=LEGACY.encode())
+    assert out == FIXED_LEGACY.encode()
+    assert code == 0
+    if exists:
+        assert target.read_text() == "# the version on disk\n"
+    else:
+        assert not target.exists()
+
+
+# 4. stdin --fix keeps the bytes: latin-1 with a coding cookie, a BOM, binary input.
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (
+            b"# -*- coding: latin-1 -*-\nimport torch\n# caf\xe9\nx = torch.FloatTensor([1, 2])\n",
+            b"# -*- coding: latin-1 -*-\nimport torch\n# caf\xe9\nx = torch.tensor([1, 2], dtype=torch.float32)\n",
+        ),
+        (b"\xef\xbb\xbf" + LEGACY.encode(), b"\xef\xbb\xbf" + FIXED_LEGACY.encode()),
+        (LEGACY.replace("\n", "\r\n").encode(), FIXED_LEGACY.replace("\n", "\r\n").encode()),
+        (b"import torch\n\xff\xfe\x00binary\x80 torch\n", None),  # undecodable: given back as is
+        (b"# -*- coding: latin-1 -*-\nimport torch\n# caf\xe9\n", None),  # nothing to fix
+    ],
+    ids=["latin1-cookie", "utf8-bom", "crlf", "binary", "latin1-unchanged"],
+)
+def test_4_stdin_fix_keeps_the_bytes(tmp_path, monkeypatch, capsysbinary, data, expected):
+    _, out, _ = _cli(monkeypatch, capsysbinary, tmp_path, "--fix", "--no-cache", "-", stdin=data)
+    assert out == (data if expected is None else expected)
+
+
+# 5. One unreadable folder is a warning; the run goes on.
+def test_5_unreadable_folder_is_a_warning_and_the_run_goes_on(tmp_path, monkeypatch, capsysbinary):
+    (tmp_path / "ok.py").write_text(BUGGY)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "hidden.py").write_text(BUGGY)
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    real_exists = Path.exists
+
+    def exists(self, *a, **k):  # what Path.exists does in a folder it cannot search
+        if self.parent.name == "locked":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_exists(self, *a, **k)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    code, out, err = _cli(monkeypatch, capsysbinary, tmp_path, "--no-cache", "--output-format", "concise")
+    assert code == 1
+    assert "ok.py:4:12: TL001" in out.decode()
+    assert "locked: Permission denied; skipped" in err
+    assert "internal error" not in err
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads every folder")
+def test_5_unreadable_folder_for_real(tmp_path, monkeypatch, capsysbinary):
+    (tmp_path / "ok.py").write_text(BUGGY)
+    locked = tmp_path / "locked"
+    (locked / "inner").mkdir(parents=True)
+    (locked / "inner" / "x.py").write_text(BUGGY)
+    locked.chmod(0)
+    try:
+        code, out, err = _cli(monkeypatch, capsysbinary, tmp_path, "--no-cache", "--output-format", "concise")
+    finally:
+        locked.chmod(0o755)
+    assert code == 1 and "ok.py:4:12: TL001" in out.decode() and "Permission denied" in err
+
+
+# 6. A cache of any wrong shape (both files) is ignored and rebuilt.
+WRONG_SHAPES = [
+    "[]",
+    "null",
+    '{"entries": []}',
+    '{"entries": {"k": 1}}',
+    '{"entries": {"k": {"diagnostics": [1, "x"], "deps": {"a": 1}}}}',
+    '{"facts": {"k": 5}}',
+    '{"facts": []}',
+    '{"check":"00000000000000000000000000000000","entries":{}}',
+    "[" * 100_000,
+    "\x00\xff garbage",
+]
+
+
+@pytest.mark.parametrize("content", WRONG_SHAPES, ids=range(len(WRONG_SHAPES)))
+def test_6_cache_of_any_shape_is_ignored_and_rebuilt(tmp_path, content):
+    (tmp_path / "a.py").write_text(BUGGY)
+    (tmp_path / "b.py").write_text("import torch\nfrom a import f\ny = f(torch.ones(2))\n")
+    files = sorted(tmp_path.glob("*.py"))
+    cache_dir = tmp_path / ".tensorlint_cache"
+    settings = settings_for()
+    first = check_files(files, settings, Cache(cache_dir, "k"), workers=1, project_root=tmp_path)
+    expected = [(Path(r.path).name, d.code, d.location.row) for r in first for d in r.diagnostics]
+    assert ("a.py", "TL001", 4) in expected
+    from tensorlint import __version__
+
+    (entries,) = cache_dir.glob(f"v{__version__}-*.json")
+    for path in (entries, cache_dir / f"facts-v{__version__}.json"):
+        path.write_text(content, encoding="utf-8", errors="surrogateescape")
+    assert Cache(cache_dir, "k").facts() == {}
+    again = check_files(files, settings, Cache(cache_dir, "k"), workers=1, project_root=tmp_path)
+    assert [(Path(r.path).name, d.code, d.location.row) for r in again for d in r.diagnostics] == expected
+    # and rebuilt: the next run is served from a valid cache
+    cache = Cache(cache_dir, "k")
+    third = check_files(files, settings, cache, workers=1, project_root=tmp_path)
+    assert [(Path(r.path).name, d.code, d.location.row) for r in third for d in r.diagnostics] == expected
+    assert cache.hits == 2
+
+
+def test_6_cache_written_by_hand_in_the_right_shape_is_not_trusted(tmp_path):
+    """A well-formed entry with the right key but made-up findings: no checksum, no trust."""
+    (tmp_path / "a.py").write_text(BUGGY)
+    cache_dir = tmp_path / ".tensorlint_cache"
+    check_files([tmp_path / "a.py"], settings_for(), Cache(cache_dir, "k"), workers=1)
+    (cache_file,) = cache_dir.glob("v*.json")
+    data = json.loads(cache_file.read_text())
+    for entry in data["entries"].values():
+        entry["diagnostics"] = []
+    cache_file.write_text(json.dumps(data))
+    (result,) = check_files([tmp_path / "a.py"], settings_for(), Cache(cache_dir, "k"), workers=1)
+    assert [d.code for d in result.diagnostics] == ["TL001"]
+
+
+# 10. --fix on a read-only file: no "Fixed", the error is reported, the finding stays.
+def test_10_fix_that_cannot_be_written_reports_and_keeps_the_finding(tmp_path, monkeypatch, capsysbinary):
+    (tmp_path / "ro.py").write_text(BUGGY)
+
+    def refuse(self, data):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", refuse)
+    code, out, err = _cli(monkeypatch, capsysbinary, tmp_path, "--fix", "--no-cache", "--output-format", "concise", "ro.py")
+    text = out.decode()
+    assert "Fixed" not in text
+    assert "ro.py:4:12: TL001" in text
+    assert "ro.py: cannot write the fixed file: Permission denied" in err
+    assert code == 2
+    assert (tmp_path / "ro.py").read_text() == BUGGY
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes read-only files")
+def test_10_read_only_file_for_real(tmp_path, monkeypatch, capsysbinary):
+    target = tmp_path / "ro.py"
+    target.write_text(BUGGY)
+    target.chmod(0o444)
+    code, out, err = _cli(monkeypatch, capsysbinary, tmp_path, "--fix", "--no-cache", "--output-format", "concise", "ro.py")
+    assert "Fixed" not in out.decode() and "TL001" in out.decode() and "cannot write" in err and code == 2
+
+
+def test_fix_never_overwrites_an_edit_made_during_the_run(tmp_path, monkeypatch):
+    """`--fix` compares the file with what it read before writing."""
+    import tensorlint.runner as runner
+
+    target = tmp_path / "a.py"
+    target.write_text(BUGGY)
+    real = runner.fix_text
+
+    def edit_meanwhile(*args, **kwargs):
+        target.write_text(BUGGY + "# edited\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "fix_text", edit_meanwhile)
+    (result,) = check_files([target], settings_for(), Cache(None, "k"), mode="fix", workers=1)
+    assert target.read_text() == BUGGY + "# edited\n"
+    assert result.fixed == 0 and "changed while it was being checked" in result.write_error
+    assert [d.code for d in result.diagnostics] == ["TL001"]
+
+
+# 11. The "cannot read file" finding carries its filename (a dangling symlink).
+def test_11_unreadable_file_finding_has_its_filename(tmp_path, monkeypatch, capsysbinary):
+    (tmp_path / "dangling.py").symlink_to(tmp_path / "nowhere.py")
+    code, out, _ = _cli(monkeypatch, capsysbinary, tmp_path, "--no-cache", "--output-format", "concise")
+    assert out.decode().startswith("dangling.py:1:1: TL000 [syntax-error] cannot read file: No such file or directory")
+    assert code == 1
+    (result,) = check_files([tmp_path / "dangling.py"], settings_for(), Cache(None, "k"))
+    assert [d.filename for d in result.diagnostics] == [str(tmp_path / "dangling.py")]
+
+
+# 12. The walk and the prefilter: FIFO, UTF-16, deeply nested pyproject.toml.
+def test_12_fifo_named_py_does_not_hang_the_walk(tmp_path):
+    (tmp_path / "ok.py").write_text(BUGGY)
+    os.mkfifo(tmp_path / "pipe.py")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tensorlint", "check", "--isolated", "--no-cache", "--output-format", "concise"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1 and "ok.py:4:12: TL001" in proc.stdout and "pipe.py" not in proc.stdout
+
+
+def test_12_fifo_passed_explicitly_is_skipped_with_a_warning(tmp_path):
+    from tensorlint.discovery import Discovery
+
+    os.mkfifo(tmp_path / "pipe.py")
+    discovery = Discovery(root=tmp_path, exclude=())
+    assert discovery.files([tmp_path / "pipe.py"]) == []
+    assert discovery.warnings == [(str(tmp_path / "pipe.py"), "not a regular file")]
+
+
+@pytest.mark.parametrize("codec, bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("utf-32-le", b"\xff\xfe\x00\x00")])
+def test_12_utf16_source_is_decoded_linted_and_fixed_in_its_encoding(tmp_path, monkeypatch, capsysbinary, codec, bom):
+    target = tmp_path / "wide.py"
+    target.write_bytes(bom + LEGACY.encode(codec))
+    code, out, _ = _cli(monkeypatch, capsysbinary, tmp_path, "--no-cache", "--output-format", "concise")
+    assert "wide.py:2:5: TL301" in out.decode() and code == 1
+    _cli(monkeypatch, capsysbinary, tmp_path, "--no-cache", "--fix")
+    assert target.read_bytes() == bom + FIXED_LEGACY.encode(codec)
+
+
+@pytest.mark.parametrize("ours", [False, True])
+def test_12_deeply_nested_pyproject_is_no_internal_error(tmp_path, monkeypatch, capsysbinary, ours):
+    header = "[tool.tensorlint]\nselect = ['ALL']\n" if ours else "[tool.other]\n"
+    (tmp_path / "pyproject.toml").write_text(header + "x = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    (tmp_path / "a.py").write_text(BUGGY)
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--no-cache", "--output-format", "concise"])
+    out, err = capsysbinary.readouterr()
+    assert "internal error" not in err.decode()
+    if ours:
+        assert code == 2 and "invalid TOML" in err.decode() and "nested too deeply" in err.decode()
+    else:
+        assert code == 1 and b"TL001" in out
+
+
+# 13. Ctrl-C: one line, exit 130, no worker tracebacks.
+def test_13_ctrl_c_is_one_line_and_exit_130(tmp_path):
+    for i in range(12):
+        (tmp_path / f"f{i}.py").write_text(BUGGY)
+    # files that keep the workers busy long enough to be interrupted
+    for i in range(4):
+        (tmp_path / f"slow{i}.py").write_text(f"import torch\nx{i} = " + " + ".join(["x"] * 2900) + "\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tensorlint", "check", "--isolated", "--no-cache", "-j", "2", "--file-timeout", "0"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    time.sleep(6)
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal does: the whole process group
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 1 or proc.returncode == 0:
+        pytest.skip("the run finished before the interrupt")
+    assert proc.returncode == 130
+    assert err.strip() == "tensorlint: interrupted"
+
+
+# 1 and 2. No single file holds a run hostage.
+def _buggy_folder(tmp_path: Path, n: int = 9) -> None:
+    for i in range(n):
+        (tmp_path / f"f{i}.py").write_text(BUGGY)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_1_deep_nesting_is_a_finding_not_a_crash_or_a_hang(tmp_path, jobs):
+    """2,000 nested parentheses made libcst's native parser segfault (exit -11 alone, a
+    hang with two workers). CPython's own compiler rejects them first."""
+    _buggy_folder(tmp_path)
+    (tmp_path / "deep.py").write_text("import torch\nx = " + "(" * 2000 + "1" + ")" * 2000 + "\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tensorlint", "check", "--isolated", "--no-cache", "-j", jobs, "--output-format", "concise"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "deep.py:2:205: TL000 [syntax-error] SyntaxError: too many nested parentheses" in proc.stdout
+    assert proc.stdout.count("TL001") == 9
+
+
+def _hostile_rule(monkeypatch, action):
+    """A rule that crashes its worker or runs away on files named bad.py."""
+    import tensorlint.engine as engine
+    import tensorlint.selection as selection
+    from tensorlint.rules import all_rules
+    from tensorlint.rules.base import Rule
+
+    class Hostile(Rule):
+        """Misbehaves on bad.py."""
+
+        code, name, summary = "TL998", "hostile", "test rule"
+
+        def visit_Module(self, node):
+            if self.ctx.path.endswith("bad.py"):
+                action()
+
+    rules = (*all_rules(), Hostile)
+    monkeypatch.setattr(engine, "all_rules", lambda: rules)
+    monkeypatch.setattr(selection, "all_rules", lambda: rules)
+
+
+def _segfault():
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _spin():
+    while True:
+        pass
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_1_a_crashing_worker_is_replaced_and_every_other_file_reported(tmp_path, monkeypatch, jobs):
+    _hostile_rule(monkeypatch, _segfault)
+    _buggy_folder(tmp_path)
+    (tmp_path / "bad.py").write_text(BUGGY + "# bad\n")
+    files = sorted(tmp_path.glob("*.py"))
+    results = check_files(files, settings_for(("TL000", "TL001", "TL998")), Cache(None, "k"), workers=jobs, file_timeout=30)
+    by_name = {Path(r.path).name: r for r in results}
+    (bad,) = by_name.pop("bad.py").diagnostics
+    assert bad.code == "TL000" and "crashed" in bad.message and "SIGSEGV" in bad.message
+    assert bad.filename.endswith("bad.py")
+    assert all([d.code for d in r.diagnostics] == ["TL001"] for r in by_name.values()) and len(by_name) == 9
+
+
+def test_2_a_runaway_file_hits_the_time_limit_and_the_run_goes_on(tmp_path, monkeypatch):
+    _hostile_rule(monkeypatch, _spin)
+    _buggy_folder(tmp_path, 3)
+    (tmp_path / "bad.py").write_text(BUGGY + "# bad\n")
+    files = sorted(tmp_path.glob("*.py"))
+    cache = Cache(tmp_path / "cache", "k")
+    start = time.monotonic()
+    results = check_files(files, settings_for(("TL000", "TL001", "TL998")), cache, workers=2, file_timeout=1)
+    assert time.monotonic() - start < 60
+    by_name = {Path(r.path).name: r for r in results}
+    (bad,) = by_name.pop("bad.py").diagnostics
+    assert bad.code == "TL000" and bad.message.startswith("file too complex") and "file-timeout" in bad.message
+    assert all([d.code for d in r.diagnostics] == ["TL001"] for r in by_name.values())
+    # a time limit depends on the machine: never cached
+    from tensorlint.cache import content_key
+
+    later = Cache(tmp_path / "cache", "k")
+    assert later.get(content_key(BUGGY.encode())) is not None
+    assert later.get(content_key((BUGGY + "# bad\n").encode())) is None
+
+
+def test_2_file_timeout_config_key_and_flag(tmp_path, monkeypatch, capsysbinary):
+    (tmp_path / "pyproject.toml").write_text("[tool.tensorlint]\nfile-timeout = 'soon'\n")
+    (tmp_path / "a.py").write_text(BUGGY)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--no-cache"]) == 2
+    assert b"file-timeout` must be a number of seconds" in capsysbinary.readouterr().err
+    (tmp_path / "pyproject.toml").write_text("[tool.tensorlint]\nfile-timeout = 2.5\n")
+    assert main(["check", "--no-cache", "-q"]) == 1
+    assert main(["check", "--no-cache", "-q", "--file-timeout", "-1"]) == 2
+    from tensorlint.config import DEFAULT_FILE_TIMEOUT, find_config, load_config
+
+    assert load_config(find_config(tmp_path), tmp_path).file_timeout == 2.5
+    assert 1 <= DEFAULT_FILE_TIMEOUT <= 10
+
+
+# 9. Code that CPython rejects but libcst accepts is TL000.
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import torch\nx = torch.tensor(1)  # a NUL \x00 here\n",
+        "import torch\nx = torch.tensor(" + "[" * 201 + "]" * 201 + ")\n",
+        "import torch\ny = 1\nx = f\"{'\\n'.join(['torch'])}\"\n",  # a backslash in an f-string expression (< 3.12)
+        "import torch\ndef f(x: torch.Tensor):\n    return torch.tensor(x)\nreturn 1\n",  # compile(), not just parse
+    ],
+    ids=["nul", "nesting", "fstring-backslash", "return-outside-function"],
+)
+def test_9_what_cpython_rejects_is_tl000(code):
+    rejects = True
+    try:
+        compile(code, "x.py", "exec")
+    except (SyntaxError, ValueError):
+        pass
+    else:
+        rejects = False
+    if not rejects:
+        pytest.skip("this Python accepts it")
+    found = lint(code)
+    assert [d.code for d in found] == ["TL000"]
+    outcome = fix_text(code, "x.py", settings_for(), unsafe=True)
+    assert outcome.text == code and outcome.applied == 0
+
+
+def test_9_too_deep_for_cpython_is_tl000_quickly():
+    """3,000 terms in one expression: `python file.py` refuses it (RecursionError during
+    compilation); libcst would take long and could overflow its stack."""
+    code = "import torch\nx = " + " + ".join(["torch.ones(1)"] * 3000) + "\n"
+    start = time.monotonic()
+    (finding,) = lint(code)
+    assert finding.code == "TL000" and "too complex" in finding.message
+    assert time.monotonic() - start < 10
+
+
+# 8. TL301 inside an f-string: no fix; and one bad fix does not cost the file its others.
+def test_8_tl301_offers_no_fix_inside_an_fstring():
+    code = 'import torch\nprint(f"{torch.cuda.FloatTensor([1])}")\ny = torch.cuda.FloatTensor([2])\n'
+    found = [d for d in lint(code) if d.code == "TL301"]
+    assert [(d.location.row, d.fix is not None) for d in found] == [(2, False), (3, True)]
+    assert fix(code, select=["TL301"]) == (
+        'import torch\nprint(f"{torch.cuda.FloatTensor([1])}")\ny = torch.tensor([2], dtype=torch.float32, device="cuda")\n'
+    )
+
+
+def test_8_a_fix_that_breaks_the_file_is_dropped_alone():
+    source = "import torch\na = torch.FloatTensor([1])\nb = 2\n"
+    settings = settings_for(("TL301",))
+    (good,) = lint(source, select=["TL301"])
+    bad = Diagnostic(
+        "TL999", "bad", "bad", Severity.WARNING, Location(3, 1), Location(3, 6),
+        Fix(Applicability.SAFE, "breaks", (Edit("b = (", Location(3, 1), Location(3, 6)),)),
+    )
+    outcome = fix_text(source, "x.py", settings, False, diagnostics=[good, bad])
+    assert outcome.text == "import torch\na = torch.tensor([1], dtype=torch.float32)\nb = 2\n"
+    assert outcome.applied == 1
+    assert "that fix was not applied" in outcome.error
+
+
+# 7. Fix edits are computed from node positions and the original text.
+def test_7_fix_edits_do_not_reprint_the_module(monkeypatch):
+    body = "".join(f"    x{i} = torch.FloatTensor([{i}])\n" for i in range(40))
+    code = f"import torch\ndef f():\n{body}    return x0\n"
+
+    def no_reprint(*args, **kwargs):
+        raise AssertionError("the whole module was replaced and printed for one fix")
+
+    monkeypatch.setattr(cst.Module, "deep_replace", no_reprint)
+    found = lint(code, select=["TL301"])
+    assert len(found) == 40 and all(d.fix is not None for d in found)
+    edit = found[5].fix.edits[0]
+    assert (edit.location.row, edit.location.column, edit.end_location.column) == (8, 10, 32)
+    assert edit.content == "torch.tensor([5], dtype=torch.float32)"
+
+
+def test_7_multi_line_replacement_keeps_its_indentation():
+    code = (
+        "import torch\n"
+        "class M:\n"
+        "    def f(self):\n"
+        "        if True:\n"
+        "            return torch.FloatTensor([\n"
+        "                1,\n"
+        "                2,\n"
+        "            ])\n"
+    )
+    fixed = fix(code, select=["TL301"])
+    assert fixed == code.replace("torch.FloatTensor([", "torch.tensor([").replace("            ])\n", "            ], dtype=torch.float32)\n")
+
+
+# Trust boundary: the linter never runs the code or the configuration it reads.
+def test_trust_boundary_checked_code_is_never_run(tmp_path, monkeypatch, capsysbinary):
+    marker = tmp_path / "ran"
+    (tmp_path / "evil.py").write_text(
+        f"import torch\nopen({str(marker)!r}, 'w').write('x')\nraise SystemExit(3)\nx = torch.FloatTensor([1])\n"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        f"[tool.tensorlint]\ncache-dir = \"__import__('os').system('touch {marker}')\"\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--no-cache", "--fix"])
+    assert not marker.exists()
+    assert code == 0 and "torch.tensor([1], dtype=torch.float32)" in (tmp_path / "evil.py").read_text()

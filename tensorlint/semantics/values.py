@@ -152,6 +152,7 @@ class _Index:
         self.calls: dict[str, list[cst.Call]] = {}  # last callee name -> calls
         self.yields: list = []
         self._scope_of: dict = {}
+        self.module = module
         self._build(module)
 
     def _children(self, node):
@@ -210,6 +211,8 @@ class _Index:
         return walk
 
     def _add(self, scope, name: str, site: _Site) -> None:
+        if name in self.globals.get(scope, ()):
+            scope = self.module  # `global x` then `x = ...` binds the module's x
         self.sites.setdefault(scope, {}).setdefault(name, []).append(site)
 
     def _targets(self, scope, target, site_for) -> None:

@@ -656,3 +656,18 @@ def test_norm_in_forward_with_a_rebound_size_is_unknown():
     """
     (diag,) = diagnostics(literal, "TL002")
     assert "`self.norm` (`BatchNorm1d`, 32 features)" in diag.message and "64 output features" in diag.message
+
+
+def test_module_level_loss_rebound_through_global_is_unknown():
+    body = """
+    criterion = nn.BCELoss()
+
+    def configure():
+        global criterion
+        criterion = nn.BCEWithLogitsLoss()
+
+    def step(z, y):
+        return criterion(torch.sigmoid(z), y)
+    """
+    assert found(body, "TL201") == []
+    assert found(body.replace("nn.BCEWithLogitsLoss()", "nn.BCELoss(reduction='sum')"), "TL201") == ["TL201"]

@@ -109,6 +109,9 @@ class NonFiniteInputs:
 
     callers: dict[str, str] = field(default_factory=dict)
     first_bad_input: dict[str, int] = field(default_factory=dict)
+    # outputs other than the first floating-point one (tuple items, complex tensors): first bad forward
+    first_bad_output: dict[str, int] = field(default_factory=dict)
+    output_order: dict[str, int] = field(default_factory=dict)  # execution order of those checks
 
     def input_bad(self, module: str, step: int) -> bool:
         first = self.first_bad_input.get(module)
@@ -151,7 +154,13 @@ def non_finite(layers: list[dict], inputs: NonFiniteInputs | None = None) -> Fin
     When that layer's input was already non-finite, the value was made by plain tensor code
     (or an unwatched functional op) in an enclosing forward, and the finding names that module.
     """
+    inputs = inputs or NonFiniteInputs()
     bad = [layer for layer in layers if layer["nonfinite_calls"] and layer["function"] != INPUT]
+    for module, step in inputs.first_bad_output.items():
+        if not inputs.input_bad(module, step):  # made here, not passed through
+            order = inputs.output_order.get(module, 1 << 30)
+            bad.append({"module": module, "function": None, "order": order, "first_nonfinite_forward": step,
+                        "nonfinite_calls": 1, "nonfinite_sites": [[order, step, 1]], "other_output": True})
     if not bad:
         return None
 
@@ -163,7 +172,7 @@ def non_finite(layers: list[dict], inputs: NonFiniteInputs | None = None) -> Fin
 
     first = min(bad, key=first_site)
     step = first_site(first)[0]
-    found = _producer(first, step, inputs or NonFiniteInputs())
+    found = None if first.get("other_output") else _producer(first, step, inputs)
     module = first["module"] if found is None else found[0]
     others = [_label(layer) for layer in bad if layer is not first and not (layer["module"] == module and not layer["function"])]
     details = {
@@ -173,7 +182,14 @@ def non_finite(layers: list[dict], inputs: NonFiniteInputs | None = None) -> Fin
         "later_layers": len(others),
         "examples": others[:5],
     }
-    if found is None:
+    if first.get("other_output"):
+        message = (
+            f"An output of this module other than its first floating-point tensor (a later tuple item, a hidden "
+            f"state, or a complex tensor) was the first to hold NaN or Inf, at forward {step}; inspect the code "
+            "that computes it (log of zero, division, overflow in half precision)."
+        )
+        details["other_output"] = True
+    elif found is None:
         message = (
             f"{_where(first).capitalize()} was the first to output NaN or Inf, at forward {step}; inspect its inputs and "
             "weights there (log of zero, division, overflow in half precision, a too-high learning rate)."

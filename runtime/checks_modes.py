@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from .classify import has_rnn_dropout
 from .findings import _RANK, EventLog, Finding
 from .options import Options
 
@@ -49,12 +50,16 @@ class ModeChecks:
 
     # ---- dropout and batch norm --------------------------------------------------------------
     def dropout(
-        self, module: str, p: float, training: bool, grad: bool, function: str = "", inside: str | None = None
+        self, module: str, p: float, training: bool, grad: bool, function: str = "", inside: str | None = None,
+        rnn: str = "",
     ) -> None:
         if not p or p <= 0:
             return
         if training and not grad:
-            how = f"{function} with training=True" if function else f"dropout (p={p}) in training mode"
+            if rnn:
+                how = f"The dropout between the stacked layers of this {rnn} (dropout={p}) in training mode"
+            else:
+                how = f"{function} with training=True" if function else f"dropout (p={p}) in training mode"
             if inside:
                 message = (
                     f"{how} ran inside an unregistered {inside} while gradients were disabled: model.eval() never "
@@ -139,7 +144,10 @@ class ModeChecks:
         if found is None:
             root = self._modules[name]
             layers = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
-            found = (frozenset(id(p) for p in root.parameters()), any(isinstance(m, layers) for m in root.modules()))
+            found = (
+                frozenset(id(p) for p in root.parameters()),
+                any(isinstance(m, layers) or has_rnn_dropout(m) for m in root.modules()),
+            )
             self._subtree[name] = found
         params, sensitive = found
         prefix = name + "." if name else ""

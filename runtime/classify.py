@@ -63,6 +63,12 @@ class ModuleInfo:
     activation: Activation | None
     collect: bool  # gather activation statistics for its output
     paramless_leaf: bool  # functional calls inside it are its implementation, not user code
+    rnn_dropout: bool = False  # nn.LSTM/GRU/RNN with dropout between stacked layers (inside the fused kernel)
+
+
+def has_rnn_dropout(module: nn.Module) -> bool:
+    """``nn.LSTM(num_layers > 1, dropout > 0)`` and friends apply dropout inside their kernel when training."""
+    return isinstance(module, nn.RNNBase) and module.dropout > 0 and module.num_layers > 1
 
 
 def module_activation(module: nn.Module) -> Activation | None:
@@ -99,6 +105,7 @@ def describe(name: str, module: nn.Module, order: int, is_root: bool) -> ModuleI
         activation=module_activation(module),
         collect=is_root or not has_children,
         paramless_leaf=not has_children and not has_params,
+        rnn_dropout=has_rnn_dropout(module),
     )
 
 

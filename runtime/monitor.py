@@ -111,6 +111,23 @@ def in_reentrant_checkpoint(limit: int = 256) -> bool:
     return False
 
 
+def _output_tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:
+    """Floating-point and complex tensors in an output, two container levels deep (LSTM's (out, (h, c)))."""
+    if isinstance(obj, torch.Tensor):
+        return [obj] if (obj.is_floating_point() or obj.is_complex()) and obj.numel() else []
+    if depth > 1:
+        return []
+    if isinstance(obj, Mapping):
+        items: Iterable = obj.values()
+    elif isinstance(obj, (tuple, list)):
+        items = obj
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        items = (getattr(obj, f.name) for f in dataclasses.fields(obj))
+    else:
+        return []
+    return [t for item in items for t in _output_tensors(item, depth + 1)]
+
+
 def _loss_of(output: Any) -> torch.Tensor | None:
     """A scalar ``loss`` the model returned itself (transformers' ModelOutput, a dict with "loss")."""
     loss = output.get("loss") if isinstance(output, Mapping) else getattr(output, "loss", None)
@@ -164,6 +181,7 @@ class Monitor:
         self._slot_order: dict[tuple[str, str, int], int] = {}
         self._handles: list = []
         self._callers: dict[str, str] = {}  # module -> the module whose forward first called it (sampled)
+        self._outside: set[int] = set()  # ids of modules seen running that are not in the model
         self._context: tuple[bool, bool, bool] | None = None
         self._phase = 0
         self._started = 0
@@ -229,21 +247,57 @@ class Monitor:
                     stack.append(info)
                     return
                 self._begin(t, module, args)
-            elif info is None:
-                if not t.unregistered_depth:
-                    t.unregistered = type(module).__name__
-                    with self._lock:
-                        self._modes.unregistered(module, stack[-1].name)
-                t.unregistered_depth += 1
-                stack.append(stack[-1])  # functional calls inside it belong to the enclosing module
-                return
-            elif t.sampling and info.name not in self._callers:
-                self._callers[info.name] = stack[-1].name
+            else:
+                if info is None:
+                    info = self._adopt(module)
+                if info is None:
+                    if not t.unregistered_depth:
+                        t.unregistered = type(module).__name__
+                        with self._lock:
+                            self._modes.unregistered(module, stack[-1].name)
+                    t.unregistered_depth += 1
+                    stack.append(stack[-1])  # functional calls inside it belong to the enclosing module
+                    return
+                if t.sampling and info.name not in self._callers:
+                    self._callers[info.name] = stack[-1].name
             if t.sampling:
                 self._watch_inputs(t, info, args)
         except Exception as exc:  # noqa: BLE001 - never break the user's forward
             self._internal(exc)
         stack.append(info)
+
+    def _adopt(self, module: nn.Module) -> ModuleInfo | None:
+        """A module unknown at attach time that is now in the model (a head assigned while monitored).
+
+        Re-reads the module tree once per such module; modules that really are unregistered
+        are remembered. Stateless helpers built in forward (a loss module) never trigger it.
+        """
+        key = id(module)
+        if key in self._outside:
+            return None
+        layers = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
+        stateful = next(module.parameters(), None) is not None or next(module.buffers(), None) is not None
+        if not stateful and not any(isinstance(m, layers) for m in module.modules()):
+            return None
+        with self._lock:
+            named = list(self.model.named_modules())
+            if not any(m is module for _, m in named):
+                if len(self._outside) > 4096:
+                    self._outside.clear()
+                self._outside.add(key)
+                return None
+            old, fresh = self._info, {}
+            order = max((i.order for i in old.values()), default=-1) + 1
+            for name, m in named:
+                known = old.get(id(m))
+                if known is not None and known.name == name:
+                    fresh[id(m)] = known
+                else:
+                    fresh[id(m)] = describe(name, m, order, m is self.model)
+                    order += 1
+            self._info = fresh
+            self._modes.set_modules(dict(named))
+            return fresh[key]
 
     def _compiled_root(self, module: nn.Module) -> ModuleInfo | None:
         """The monitored module an ``OptimizedModule`` (``torch.compile(model)``) wraps, if any."""
@@ -261,7 +315,7 @@ class Monitor:
             tensors = [] if nested is None else [nested]
         with self._lock, torch.no_grad(), torch._C.DisableTorchFunction():
             for x in tensors:
-                self._guard(self._store(x).observe_input, info.order, x.detach())
+                self._guard(self._store(x).observe_input, 2 * info.order, x.detach())  # even: an input
 
     def _post_hook(self, module: nn.Module, args: tuple, output: Any) -> None:
         if _compiling():
@@ -349,7 +403,7 @@ class Monitor:
 
     def _after(self, t: _ThreadState, info: ModuleInfo, module: nn.Module, args: tuple, output: Any) -> None:
         training = module.training
-        if info.is_dropout or info.is_batchnorm:
+        if info.is_dropout or info.is_batchnorm or info.rnn_dropout:
             grad = self._effective_grad(training)
         else:
             grad = torch.is_grad_enabled()
@@ -360,14 +414,35 @@ class Monitor:
                 elif self._modes.eval_ran:
                     self._modes.eval_ran.pop(info.name, None)
             site = None
-            if t.sampling and info.collect:
+            if t.sampling:
                 x = first_float_tensor(output)
-                if x is not None:
+                if x is not None and info.collect:
                     site = self._observe(t, info.name, "", info.activation, x)
+                if not isinstance(output, torch.Tensor) or output.is_complex():
+                    self._watch_outputs(info, output, x)
             if info.is_dropout:
                 self._modes.dropout(info.name, module.p, training, grad)
+            elif info.rnn_dropout:
+                self._modes.dropout(info.name, module.dropout, training, grad, rnn=type(module).__name__)
             elif info.is_batchnorm:
                 self._batchnorm(t, info, module, args, training, grad, site)
+
+    def _watch_outputs(self, info: ModuleInfo, output: Any, observed: torch.Tensor | None) -> None:
+        """Stage whether the other outputs (a tuple's second item, LSTM's (h, c), a complex tensor) are non-finite.
+
+        One sum kernel each, staged like the inputs (odd index: an output), so NaN outside the
+        first floating-point output is still found and placed in execution order.
+        """
+        extra = [x for x in _output_tensors(output) if x is not observed]
+        if not extra:
+            return
+        key = (info.name, "<outputs>", 0)
+        if key not in self._slot_order:
+            self._slot_order[key] = len(self._slot_order)
+        with torch.no_grad(), torch._C.DisableTorchFunction():
+            for x in extra:
+                x = torch.view_as_real(x.detach()) if x.is_complex() else x.detach()
+                self._guard(self._store(x).observe_input, 2 * info.order + 1, x)
 
     def _batchnorm(
         self, t: _ThreadState, info: ModuleInfo, bn: nn.Module, args: tuple, training: bool, grad: bool,
@@ -548,15 +623,18 @@ class Monitor:
         return Report(group_findings(detailed), self._summary(len(findings) - len(kept)), detailed)
 
     def _input_origins(self) -> NonFiniteInputs:
-        """Where non-finite values entered each module: its caller and first forward with a non-finite input."""
+        """Where non-finite values entered each module (its caller, first bad input) and other outputs that went bad."""
         names = {info.order: info.name for info in self._info.values()}
         first: dict[str, int] = {}
+        outputs: dict[str, int] = {}
         for store in self._stores.values():
             for index, step in store.bad_inputs().items():
-                name = names.get(index)
+                name = names.get(index // 2)
                 if name is not None:
-                    first[name] = min(step, first.get(name, step))
-        return NonFiniteInputs(dict(self._callers), first)
+                    into = outputs if index % 2 else first
+                    into[name] = min(step, into.get(name, step))
+        order = {key[0]: value for key, value in self._slot_order.items() if key[1] == "<outputs>"}
+        return NonFiniteInputs(dict(self._callers), first, outputs, order)
 
     def hook_count(self) -> int:
         """Hooks this monitor holds right now (0 after exit); the soak test checks it stays constant."""

@@ -1,0 +1,162 @@
+"""Standard layers the monitor used to miss, and models modified while monitored (issue 10, items 7 and 10)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from runtime_helpers import only, train_steps
+from torch import nn
+
+from tensorlint.runtime import Monitor
+
+
+class _Tagger(nn.Module):
+    def __init__(self, dropout: float = 0.3, layers: int = 2):
+        super().__init__()
+        self.emb = nn.Embedding(32, 8)
+        self.lstm = nn.LSTM(8, 16, num_layers=layers, dropout=dropout, batch_first=True)
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):
+        out, _ = self.lstm(self.emb(x))
+        return self.fc(out[:, -1])
+
+
+# ---- 7. dropout inside nn.LSTM ------------------------------------------------------------------------------
+@pytest.mark.parametrize("evaluated,expected", [(False, True), (True, False)])
+def test_lstm_internal_dropout_active_at_inference(evaluated, expected):
+    model = _Tagger()
+    if evaluated:
+        model.eval()
+    with Monitor(model) as mon, torch.no_grad():
+        model(torch.randint(0, 32, (4, 6)))
+    found = mon.report().by_kind("dropout-active-at-inference")
+    assert bool(found) is expected
+    if expected:
+        assert found[0].module == "lstm" and "LSTM" in found[0].message and found[0].details["p"] == 0.3
+
+
+def test_single_layer_lstm_has_no_dropout_to_report():
+    model = _Tagger(dropout=0.0, layers=1)
+    with Monitor(model) as mon, torch.no_grad():
+        model(torch.randint(0, 32, (4, 6)))
+    assert not mon.report().findings
+
+
+@pytest.mark.parametrize("train_again,expected", [(False, True), (True, False)])
+def test_training_in_eval_mode_when_lstm_dropout_is_the_only_dropout(train_again, expected):
+    model = _Tagger()
+    with Monitor(model) as mon:
+        train_steps(model, lambda: torch.randint(0, 32, (4, 6)), steps=1)
+        model.eval()
+        with torch.no_grad():
+            model(torch.randint(0, 32, (4, 6)))
+        if train_again:
+            model.train()
+        train_steps(model, lambda: torch.randint(0, 32, (4, 6)), steps=2)
+    found = mon.report().by_kind("train-in-eval-mode")
+    assert bool(found) is expected
+    if expected:
+        assert found[0].module == "" and found[0].severity == "warning"
+
+
+# ---- 7. NaN outside the first output ----------------------------------------------------------------------------
+class _TwoOutputs(nn.Module):
+    def __init__(self, planted: bool):
+        super().__init__()
+        self.fc, self.planted = nn.Linear(4, 4), planted
+
+    def forward(self, x):
+        h = self.fc(x)
+        aux = torch.log(h) if self.planted else torch.tanh(h)  # log of negatives: NaN in the second output only
+        return h, aux
+
+
+class _UsesAux(nn.Module):
+    def __init__(self, planted: bool):
+        super().__init__()
+        self.pair, self.out = _TwoOutputs(planted), nn.Linear(4, 2)
+
+    def forward(self, x):
+        h, aux = self.pair(x)
+        return self.out(h), aux.mean()
+
+
+@pytest.mark.parametrize("planted", [True, False])
+def test_nan_in_the_second_tensor_of_a_tuple(planted):
+    model = _UsesAux(planted)
+    with torch.no_grad():
+        model.pair.fc.bias.fill_(-10.0)
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(torch.randn(8, 4))
+    found = mon.report().by_kind("non-finite")
+    if not planted:
+        assert not found
+        return
+    f = only(mon.report(), "non-finite")
+    assert f.module == "pair" and f.details.get("other_output") is True
+
+
+class _Spectrum(nn.Module):
+    def __init__(self, planted: bool):
+        super().__init__()
+        self.planted = planted
+
+    def forward(self, x):
+        z = torch.fft.rfft(x, dim=-1)
+        return z / 0.0 if self.planted else z
+
+
+@pytest.mark.parametrize("planted", [True, False])
+def test_nan_in_a_complex_output(planted):
+    model = nn.Sequential(nn.Linear(8, 8), _Spectrum(planted))
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        out = model(torch.randn(4, 8))
+    assert out.is_complex()
+    found = mon.report().by_kind("non-finite")
+    if not planted:
+        assert not found
+        return
+    assert only(mon.report(), "non-finite").module == "1"
+
+
+# ---- 10. a model modified while monitored ---------------------------------------------------------------------------
+class _Backbone(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(8, 8)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.body(x)))
+
+
+def test_head_assigned_while_monitored_is_adopted():
+    model = _Backbone()
+    with Monitor(model, every=1) as mon:
+        with torch.no_grad():
+            model(torch.randn(4, 8))
+        model.head = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5), nn.Linear(8, 3))  # a new head
+        with torch.no_grad():
+            model(torch.randn(4, 8))  # still training mode: the new head's dropout runs at inference
+    report = mon.report()
+    assert not report.by_kind("unregistered-module"), report.findings
+    assert only(report, "dropout-active-at-inference").module == "head.1"
+    assert "head.2" in mon.profile().layers
+
+
+def test_plain_list_is_still_unregistered_after_rescan():
+    class Holder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = [nn.Linear(8, 8)]
+
+        def forward(self, x):
+            return self.layers[0](x)
+
+    model = nn.Sequential(Holder())
+    with Monitor(model) as mon, torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(2, 8))
+    f = only(mon.report(), "unregistered-module")
+    assert f.module == "0" and f.count == 3

@@ -7,7 +7,7 @@ from fractions import Fraction
 import libcst as cst
 
 from tensorlint.rules.base import Rule
-from tensorlint.semantics.dataflow import _self_attribute_values, local_values
+from tensorlint.semantics.dataflow import self_attribute_values, local_values
 from tensorlint.semantics.modules import Layer, literal_int
 from tensorlint.semantics.scopes import dotted_name
 
@@ -166,7 +166,7 @@ class NormFeaturesMismatch(Rule):
             return None
         if func.value.value != method.self_name:
             return None
-        values = _self_attribute_values(self.ctx, method.cls).get(func.attr.value)
+        values = self_attribute_values(self.ctx, method.cls).get(func.attr.value)
         if not values or len(values) != 1 or not isinstance(values[0], cst.Call):
             return None
         return self.ctx.modules.layer(values[0])

@@ -8,6 +8,10 @@ body is scanned once, lazily (only when a rule asks), and the answer is cached.
 All answers are conservative: a name with a binding that is not a plain assignment
 (a parameter, a loop target, an augmented assignment, ...) has no known value, and
 a name whose assignments disagree has no single constructor.
+
+What a value *is* (a probability, a log-probability), followed across re-bindings,
+models, helpers and loss objects, is semantics/values.py's question; the loss helpers
+at the end of this file ask it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from tensorlint.semantics.calls import UNKNOWN, call_argument, callee_name
 
 from tensorlint.semantics.modules import self_parameter
 from tensorlint.semantics.scopes import BUILTIN_NAMES, Scope
-from tensorlint.semantics.ternary import Ternary
 
 _MAX_HOPS = 4
 
@@ -69,44 +72,6 @@ def value_origins(ctx, expr: cst.BaseExpression) -> list[cst.BaseExpression] | N
         else:
             found.append(node)
     return found
-
-
-def constructed_class(ctx, expr: cst.BaseExpression) -> str | None:
-    """The qualified name of the class that built the object `expr` refers to:
-    `nn.BCELoss()` itself, a local `criterion = nn.BCELoss()`, or `self.criterion`
-    assigned `nn.BCELoss(...)` in the class's methods. None unless every assignment
-    agrees."""
-    if isinstance(expr, cst.Call):
-        return ctx.qualified_name(expr.func)
-    if isinstance(expr, cst.Name):
-        values = local_values(ctx, expr)
-        if values is None:
-            return None
-        return _agreeing_class(ctx, values)
-    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
-        method = ctx.scopes.enclosing_method()
-        if method is None:
-            return None
-        cls, func = method
-        if expr.value.value != self_parameter(func):
-            return None
-        values = _self_attribute_values(ctx, cls).get(expr.attr.value)
-        if not values:
-            return None
-        return _agreeing_class(ctx, values)
-    return None
-
-
-def _agreeing_class(ctx, values: list[cst.BaseExpression | None]) -> str | None:
-    found: set[str] = set()
-    for value in values:
-        if not isinstance(value, cst.Call):
-            return None
-        qualname = ctx.qualified_name(value.func)
-        if qualname is None:
-            return None
-        found.add(qualname)
-    return found.pop() if len(found) == 1 else None
 
 
 def _record_target(target: cst.BaseExpression, value, self_name: str, into: dict[str, list]) -> None:
@@ -190,6 +155,9 @@ def _self_attribute_values(ctx, cls: cst.ClassDef) -> dict[str, list]:
     return found
 
 
+self_attribute_values = _self_attribute_values  # the public name
+
+
 def spell(ctx, qualname: str) -> cst.BaseExpression | None:
     """An expression that names `qualname` at this point using the file's existing
     imports (`F.logsigmoid` when `F` is torch.nn.functional, `torch.nn.functional.
@@ -236,18 +204,8 @@ def sibling_function(ctx, func: cst.BaseExpression, qualname: str, new_name: str
 
 
 # -- what produced a value -------------------------------------------------------------
-SIGMOID = "sigmoid"
+SIGMOID = "sigmoid"  # the activations semantics/values.py names
 SOFTMAX = "softmax"
-_ACTIVATION_FUNCTIONS = {
-    "torch.sigmoid": SIGMOID,
-    "torch.nn.functional.sigmoid": SIGMOID,
-    "torch.special.expit": SIGMOID,
-    "torch.softmax": SOFTMAX,
-    "torch.nn.functional.softmax": SOFTMAX,
-    "torch.special.softmax": SOFTMAX,
-}
-_ACTIVATION_MODULES = {"torch.nn.Sigmoid": SIGMOID, "torch.nn.Softmax": SOFTMAX}
-_ACTIVATION_NAMES = frozenset({"sigmoid", "expit", "softmax"})
 
 
 def argument(call: cst.Call, position: int, keyword: str) -> cst.Arg | None:
@@ -255,70 +213,6 @@ def argument(call: cst.Call, position: int, keyword: str) -> cst.Arg | None:
     when `*args`/`**kwargs` make it unknowable."""
     found = call_argument(call, position, keyword)
     return None if found is UNKNOWN else found
-
-
-def activation_of(ctx, expr: cst.BaseExpression) -> tuple[str, str] | None:
-    """(activation, form) when `expr` is a call applying sigmoid or softmax:
-    form "function" (`torch.sigmoid(x)`, `F.softmax(x, 1)`), "method"
-    (`x.sigmoid()`, `x.softmax(-1)`) or "module" (`nn.Softmax(1)(x)`, `self.act(x)`
-    with `self.act = nn.Sigmoid()`)."""
-    if not isinstance(expr, cst.Call):
-        return None
-    name = callee_name(expr.func)
-    func = expr.func
-    if name in _ACTIVATION_NAMES:
-        qualname = ctx.qualified_name(func)
-        if qualname is not None:
-            found = _ACTIVATION_FUNCTIONS.get(qualname)
-            return (found, "function") if found else None
-        if isinstance(func, cst.Attribute) and name != "expit" and not _is_self(ctx, func.value):
-            if _is_tensor_method_call(ctx, expr, name):
-                return (name, "method")
-            if ctx.tensor_kind(func.value) is Ternary.NO:
-                return None
-    if isinstance(func, (cst.Call, cst.Name, cst.Attribute)):
-        qualname = constructed_class(ctx, func)
-        found = _ACTIVATION_MODULES.get(qualname) if qualname else None
-        return (found, "module") if found else None
-    return None
-
-
-def _is_self(ctx, expr: cst.BaseExpression) -> bool:
-    method = ctx.scopes.enclosing_method()
-    return method is not None and isinstance(expr, cst.Name) and expr.value == self_parameter(method[1])
-
-
-def _is_tensor_method_call(ctx, call: cst.Call, name: str) -> bool:
-    """`x.sigmoid()` takes no argument; `x.softmax(dim)` takes a dim. A receiver that
-    is provably a tensor settles it; otherwise the call's shape must fit the method."""
-    receiver = call.func.value  # type: ignore[attr-defined]
-    kind = ctx.tensor_kind(receiver)
-    if kind is Ternary.NO:
-        return False
-    if name == "sigmoid":
-        return not call.args
-    if kind is Ternary.YES:
-        return True
-    dim = argument(call, 0, "dim")
-    if dim is None:
-        return False
-    if dim.keyword is not None:
-        return True
-    value = dim.value
-    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
-        value = value.expression
-    return isinstance(value, cst.Integer)
-
-
-def maybe_activation(expr: cst.BaseExpression) -> bool:
-    """Cheap syntactic pre-check for `activation_of`: a call that is named like an
-    activation or that could be a module call."""
-    if not isinstance(expr, cst.Call):
-        return False
-    func = expr.func
-    if isinstance(func, cst.Attribute):
-        return func.attr.value in _ACTIVATION_NAMES or isinstance(func.value, cst.Name)
-    return isinstance(func, (cst.Name, cst.Call))
 
 
 def unary_torch_call(ctx, node: cst.Call, name: str) -> tuple[cst.BaseExpression, str] | None:

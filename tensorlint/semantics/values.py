@@ -782,9 +782,9 @@ class _Analysis:
     def _class_attrs(self, cls: cst.ClassDef) -> dict:
         found = self._attrs.get(cls)
         if found is None:
-            from tensorlint.semantics.dataflow import _self_attribute_values
+            from tensorlint.semantics.dataflow import self_attribute_values
 
-            found = self._attrs[cls] = _self_attribute_values(self.ctx, cls)
+            found = self._attrs[cls] = self_attribute_values(self.ctx, cls)
         return found
 
     def _self_class(self, name: cst.Name) -> cst.ClassDef | None:

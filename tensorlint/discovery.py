@@ -259,6 +259,6 @@ class Discovery:
             elif entry.name.endswith(SUFFIXES):
                 if self.excluded(path) or gitignore.ignored(path.resolve(), False):
                     continue
-                if not is_file and not entry.is_symlink():
+                if not is_file and not (entry.is_symlink() and not os.path.exists(path)):
                     continue  # a FIFO, socket or device named *.py: reading it could block forever
-                yield path  # (a dangling symlink is reported: it cannot be read)
+                yield path  # (a dangling symlink is yielded, to be reported: it cannot be read)

@@ -149,6 +149,8 @@ def run_jobs(jobs: list[Job], workers: int, progress: bool, file_timeout: float 
     default). Otherwise every file is checked in a worker process: a file whose check
     takes more than `file_timeout` seconds of CPU (0: no limit), or that crashes its
     worker, gets a TL000 finding, the worker is replaced and the run goes on."""
+    if not jobs:
+        return []
     isolate = file_timeout is not None and _pool_context().get_start_method() == "fork"
     if not isolate and (workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD):
         return _with_progress(map(check_one, jobs), len(jobs), progress)

@@ -230,11 +230,12 @@ def test_11_unreadable_file_finding_has_its_filename(tmp_path, monkeypatch, caps
 def test_12_fifo_named_py_does_not_hang_the_walk(tmp_path):
     (tmp_path / "ok.py").write_text(BUGGY)
     os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "link.py").symlink_to(tmp_path / "pipe.py")
     proc = subprocess.run(
         [sys.executable, "-m", "tensorlint", "check", "--isolated", "--no-cache", "--output-format", "concise"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
-    assert proc.returncode == 1 and "ok.py:4:12: TL001" in proc.stdout and "pipe.py" not in proc.stdout
+    assert proc.returncode == 1 and "ok.py:4:12: TL001" in proc.stdout and "pipe.py" not in proc.stdout and "link.py" not in proc.stdout
 
 
 def test_12_fifo_passed_explicitly_is_skipped_with_a_warning(tmp_path):
@@ -390,6 +391,24 @@ def test_2_file_timeout_config_key_and_flag(tmp_path, monkeypatch, capsysbinary)
 
     assert load_config(find_config(tmp_path), tmp_path).file_timeout == 2.5
     assert 1 <= DEFAULT_FILE_TIMEOUT <= 10
+
+
+# 2. The small pathological files of the issue took 60-300 s each in libcst's parser.
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x = " + " + ".join(["x"] * 5000),  # 20 KB of `x + x + ...`
+        "x = " + "torch.log(1 + " * 500 + "x" + ")" * 500,
+        "x = y" + ".relu()" * 10_000,
+        "x = " + " if c else ".join(["a"] * 5000),
+    ],
+    ids=["sum", "nested-log", "relu-chain", "conditionals"],
+)
+def test_2_pathological_files_are_tl000_in_seconds(body):
+    start = time.monotonic()
+    (finding,) = lint("import torch\n" + body + "\n")
+    assert finding.code == "TL000"
+    assert time.monotonic() - start < 15
 
 
 # 9. Code that CPython rejects but libcst accepts is TL000.

@@ -518,6 +518,10 @@ class TensorInference:
             return self._local_function_kind(func.value)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
+            if isinstance(func.value, cst.Name) and not self._foreign:
+                cls = self._self_class(func.value.value)
+                if cls is not None:
+                    return self._method_returns(cls, method)
             owner = self._kind(func.value, depth)
             if owner is None:
                 return None
@@ -535,6 +539,48 @@ class TensorInference:
             if method in TENSOR_METHODS:
                 return Ternary.YES
         return Ternary.UNKNOWN
+
+    def _method_returns(self, cls: cst.ClassDef, name: str) -> Ternary:
+        """`self.name(...)`: the method's `-> torch.Tensor` (or `-> int`, ...) annotation,
+        when the class defines it once and never assigns `self.name`. Only the annotation
+        counts: a subclass may override the method, and an override keeps the annotated
+        type, not necessarily the body's."""
+        attrs = self._class_attrs.get(cls, False)
+        if attrs is False:
+            attrs = self._class_attrs[cls] = _scan_class(cls)
+        if attrs is None or name in attrs:
+            return Ternary.UNKNOWN
+        body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+        found = [
+            s for s in body if isinstance(s, cst.FunctionDef | cst.ClassDef) and s.name.value == name
+        ]
+        if len(found) != 1 or not isinstance(found[0], cst.FunctionDef):
+            return Ternary.UNKNOWN
+        for statement in body:  # `name = ...` in the class body replaces the method
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    targets = []
+                    if isinstance(small, cst.Assign):
+                        targets = [t.target for t in small.targets]
+                    elif isinstance(small, cst.AnnAssign | cst.AugAssign):
+                        targets = [small.target]
+                    if any(name in _plain_names(target) for target in targets):
+                        return Ternary.UNKNOWN
+        func = found[0]
+        if func.returns is None or func.asynchronous is not None:
+            return Ternary.UNKNOWN
+        module = self._scopes.stack[:1]
+
+        def judge() -> Ternary:
+            for decorator in func.decorators:
+                target = decorator.decorator
+                if isinstance(target, cst.Call):
+                    target = target.func
+                if self._names.qualified_name(target) not in _TRANSPARENT_DECORATORS:
+                    return Ternary.UNKNOWN
+            return self.annotation_kind(func.returns.annotation)
+
+        return self._in_stack(module, judge)
 
     def _local_function_kind(self, name: str) -> Ternary | None:
         """Calling a function defined in this file: what every one of its definitions returns."""

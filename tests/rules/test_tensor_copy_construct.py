@@ -393,3 +393,41 @@ def test_tensors_known_from_types_and_returns(body):
 )
 def test_types_and_returns_that_prove_nothing(body):
     assert found(body) == []
+
+
+@pytest.mark.parametrize(("answer", "expected"), [("tensor", ["TL001"]), ("probability", ["TL001"]), ("module", []), (None, [])])
+def test_functions_of_other_files_ask_the_project(monkeypatch, answer, expected):
+    from tensorlint.semantics import project
+
+    asked = []
+
+    def function_returns(self, qualname):
+        asked.append(qualname)
+        return answer if qualname == "mypkg.ops.make" else None
+
+    monkeypatch.setattr(project.ProjectView, "function_returns", function_returns)
+    assert found("from mypkg.ops import make\ny = torch.tensor(make(3))\n") == expected
+    assert "mypkg.ops.make" in asked
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("    def make(self) -> torch.Tensor:\n        return load()\n", ["TL001"]),
+        ("    @torch.no_grad()\n    def make(self) -> torch.Tensor:\n        return load()\n", ["TL001"]),
+        # only the annotation counts for methods: a subclass may override the body
+        ("    def make(self):\n        return torch.zeros(3)\n", []),
+        ("    def make(self) -> list:\n        return load()\n", []),
+        ("    @property\n    def make(self) -> torch.Tensor:\n        return load()\n", []),
+        ("    def make(self) -> 'torch.Tensor':\n        return load()\n", []),
+        ("    def make(self) -> torch.Tensor:\n        return load()\n    make = other\n", []),
+    ],
+)
+def test_methods_called_on_self_by_annotation(method, expected):
+    body = (
+        "class Net(nn.Module):\n"
+        f"{method}"
+        "    def forward(self, x):\n"
+        "        return torch.tensor(self.make())\n"
+    )
+    assert found(body) == expected

@@ -31,6 +31,7 @@ of the file is cut at cycles.
 
 from __future__ import annotations
 
+import bisect
 import weakref
 from dataclasses import dataclass, replace
 
@@ -371,6 +372,7 @@ class _Analysis:
         self._qualnames: dict = {}
         self._attrs: dict = {}
         self._depth = 0
+        self._sorted: dict = {}
 
     @property
     def index(self) -> _Index:
@@ -443,11 +445,11 @@ class _Analysis:
                 loops.append(walk)
             walk = index.parent.get(walk)
         ancestors.add(scope)
+        ordered, ats = self._ordered(scope, use.value, sites)
         found: list[_Site] = []
         dominating = None
-        for site in sorted(sites, key=lambda s: s.at, reverse=True):
-            if site.at >= position:
-                continue
+        for at_index in range(bisect.bisect_left(ats, position) - 1, -1, -1):
+            site = ordered[at_index]
             found.append(site)
             if site.kind == "param" or (site.stmt is not None and site.stmt in ancestors):
                 dominating = site
@@ -456,8 +458,17 @@ class _Analysis:
             if dominating is not None and index.inside(dominating.node, loop):
                 continue
             end = index.end[loop]
-            found.extend(site for site in sites if position < site.at <= end)
+            found.extend(ordered[bisect.bisect_right(ats, position) : bisect.bisect_right(ats, end)])
         return found or None
+
+    def _ordered(self, scope, name: str, sites: list[_Site]):
+        """The sites of a name in a scope sorted by where they take effect (once)."""
+        key = (scope, name)
+        found = self._sorted.get(key)
+        if found is None:
+            ordered = sorted(sites, key=lambda s: s.at)
+            found = self._sorted[key] = (ordered, [site.at for site in ordered])
+        return found
 
     # -- qualified names -----------------------------------------------------------------
     def qualname(self, expr) -> str | None:
@@ -602,6 +613,9 @@ class _Analysis:
                 if isinstance(arg, cst.Arg) and len(call.args) == 1:
                     return self._exp_log(qualname.rsplit(".", 1)[1], arg.value)
                 return None
+            if qualname == "torch.nn.parallel.data_parallel":
+                module = call_argument(call, 0, "module")
+                return self._instances_output(module.value) if isinstance(module, cst.Arg) else None
             if qualname.startswith("torch."):
                 return None
         if isinstance(func, cst.Attribute) and qualname is None:
@@ -806,6 +820,14 @@ class _Analysis:
 
     def _param_default_instances(self, param: cst.Param) -> list | None:
         """A parameter's default, when no call of its function in this file passes it."""
+        key = ("param", param)
+        found = self._instances.get(key, _BUSY)
+        if found is _BUSY:
+            self._instances[key] = None
+            found = self._instances[key] = self._compute_param_default(param)
+        return found
+
+    def _compute_param_default(self, param: cst.Param) -> list | None:
         if param.default is None or param.star:
             return None
         index = self.index

@@ -671,3 +671,33 @@ def test_module_level_loss_rebound_through_global_is_unknown():
     """
     assert found(body, "TL201") == []
     assert found(body.replace("nn.BCEWithLogitsLoss()", "nn.BCELoss(reduction='sum')"), "TL201") == ["TL201"]
+
+
+def test_pytorch_examples_dcgan_discriminator():
+    """The shape of pytorch/examples dcgan/main.py: `forward` picks data_parallel or a
+    direct call of the same Sequential, then reshapes."""
+    body = """
+    class Discriminator(nn.Module):
+        def __init__(self, ngpu):
+            super().__init__()
+            self.ngpu = ngpu
+            self.main = nn.Sequential(nn.Conv2d(3, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 1, 4), nn.Sigmoid())
+
+        def forward(self, input):
+            if input.is_cuda and self.ngpu > 1:
+                output = nn.parallel.data_parallel(self.main, input, range(self.ngpu))
+            else:
+                output = self.main(input)
+            return output.view(-1, 1).squeeze(1)
+
+    netD = Discriminator(ngpu).to(device)
+    netD.apply(weights_init)
+    criterion = nn.BCELoss()
+    for epoch in range(niter):
+        for i, data in enumerate(dataloader, 0):
+            netD.zero_grad()
+            output = netD(data[0])
+            errD_real = criterion(output, label)
+    """
+    assert found(body, "TL201") == ["TL201"]
+    assert found(body.replace("nn.Sigmoid()", "nn.Flatten()"), "TL201") == []

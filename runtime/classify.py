@@ -64,6 +64,7 @@ class ModuleInfo:
     collect: bool  # gather activation statistics for its output
     paramless_leaf: bool  # functional calls inside it are its implementation, not user code
     rnn_dropout: bool = False  # nn.LSTM/GRU/RNN with dropout between stacked layers (inside the fused kernel)
+    lstm: bool = False  # a one-layer nn.LSTM whose gates can be recomputed on sampled forwards
 
 
 def has_rnn_dropout(module: nn.Module) -> bool:
@@ -106,6 +107,7 @@ def describe(name: str, module: nn.Module, order: int, is_root: bool) -> ModuleI
         collect=is_root or not has_children,
         paramless_leaf=not has_children and not has_params,
         rnn_dropout=has_rnn_dropout(module),
+        lstm=isinstance(module, nn.LSTM) and module.num_layers == 1 and not module.bidirectional and not module.proj_size,
     )
 
 
@@ -177,7 +179,10 @@ def _watched() -> dict[Callable, WatchedFunction]:
     aten_dropout = _aten_binder("input", "p", "train")
     for fn in (torch.dropout, torch.alpha_dropout, torch.feature_dropout, torch.feature_alpha_dropout):
         table[fn] = WatchedFunction(f"torch.{fn.__name__}", "dropout", aten_dropout, training_arg="train")
-    sdpa = _aten_binder("query", "key", "value", "attn_mask", "dropout_p", dropout_p=0.0)
+    sdpa = _aten_binder(
+        "query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa",
+        attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False,
+    )  # fmt: skip
     table[F.scaled_dot_product_attention] = WatchedFunction(
         "F.scaled_dot_product_attention", "sdpa", sdpa, training_arg="", p_arg="dropout_p"
     )

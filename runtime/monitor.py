@@ -20,6 +20,7 @@ inside is not inspected.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 import threading
@@ -126,6 +127,73 @@ def _output_tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:
     else:
         return []
     return [t for item in items for t in _output_tensors(item, depth + 1)]
+
+
+def attention_peaks(q: Any, k: Any, mask: Any, is_causal: bool, scale: float | None, budget: int = 65536) -> torch.Tensor | None:
+    """The largest attention probability of a strided subset of query rows, recomputed for sdpa.
+
+    ``F.scaled_dot_product_attention`` never materialises its softmax, so a peaked attention
+    is invisible to the softmax check; on sampled forwards this recomputes ``q k^T`` for at
+    most ``budget`` logits (two batch items, strided query rows) and returns the row maxima
+    with a trailing dimension of 1, for the softmax saturation statistics.
+    """
+    if not (isinstance(q, torch.Tensor) and isinstance(k, torch.Tensor)) or q.ndim < 3 or q.ndim != k.ndim:
+        return None
+    if not q.is_floating_point() or q.shape[-1] != k.shape[-1]:
+        return None
+    L, S = q.shape[-2], k.shape[-2]
+    b_step = max(1, -(-q.shape[0] // 2))
+    lead = 1
+    for d in q.shape[1:-2]:
+        lead *= d
+    rows = max(1, min(L, budget // max(1, 2 * lead * S)))
+    r_step = max(1, -(-L // rows))
+    qs = q[::b_step, ..., ::r_step, :].float()
+    ks = k[::b_step].float()
+    if q.ndim == 4 and qs.shape[1] != ks.shape[1]:
+        if qs.shape[1] % ks.shape[1]:
+            return None
+        ks = ks.repeat_interleave(qs.shape[1] // ks.shape[1], dim=1)  # grouped-query attention
+    logits = torch.matmul(qs, ks.transpose(-2, -1)).mul_(scale if scale is not None else q.shape[-1] ** -0.5)
+    if is_causal:
+        i = torch.arange(0, L, r_step, device=q.device)[:, None]
+        logits.masked_fill_(torch.arange(S, device=q.device)[None, :] > i, -math.inf)
+    if isinstance(mask, torch.Tensor):
+        m = torch.broadcast_to(mask, (*q.shape[:-2], L, S))[::b_step, ..., ::r_step, :]
+        if m.dtype == torch.bool:
+            logits.masked_fill_(~m, -math.inf)
+        else:
+            logits.add_(m.float())
+    top = logits.amax(-1, keepdim=True)
+    peaks = torch.exp(top - torch.logsumexp(logits, -1, keepdim=True))
+    return torch.where(torch.isfinite(top), peaks, 0.0)  # fully masked rows say nothing
+
+
+def lstm_gate_preactivations(lstm: nn.Module, args: tuple, output: Any, positions: int = 256) -> torch.Tensor | None:
+    """Gate pre-activations (i, f, g, o) of a one-layer unidirectional ``nn.LSTM`` at strided time steps.
+
+    The fused kernel hides its gates; with one layer the output sequence holds every h_{t-1},
+    so ``x_t W_ih^T + h_{t-1} W_hh^T + b`` recomputes them for a few positions.
+    """
+    if not isinstance(lstm, nn.LSTM) or lstm.num_layers != 1 or lstm.bidirectional or lstm.proj_size:
+        return None
+    x = args[0] if args else None
+    out = output[0] if isinstance(output, tuple) else None
+    if not isinstance(x, torch.Tensor) or not isinstance(out, torch.Tensor) or x.ndim != 3 or not x.is_floating_point():
+        return None
+    if not lstm.batch_first:
+        x, out = x.transpose(0, 1), out.transpose(0, 1)  # (batch, time, features)
+    hx = args[1] if len(args) > 1 and isinstance(args[1], tuple) else None
+    h0 = hx[0][0].unsqueeze(1) if hx is not None else out.new_zeros(out.shape[0], 1, out.shape[-1])
+    h_prev = torch.cat([h0.to(out.dtype), out[:, :-1]], dim=1)
+    b, t = x.shape[:2]
+    step = max(1, -(-(b * t) // positions))
+    xs = x.reshape(b * t, -1)[::step].float()
+    hs = h_prev.reshape(b * t, -1)[::step].float()
+    gates = xs @ lstm.weight_ih_l0.float().t() + hs @ lstm.weight_hh_l0.float().t()
+    if lstm.bias:
+        gates = gates + (lstm.bias_ih_l0 + lstm.bias_hh_l0).float()
+    return gates
 
 
 def _loss_of(output: Any) -> torch.Tensor | None:
@@ -424,6 +492,11 @@ class Monitor:
                 self._modes.dropout(info.name, module.p, training, grad)
             elif info.rnn_dropout:
                 self._modes.dropout(info.name, module.dropout, training, grad, rnn=type(module).__name__)
+            if info.lstm and t.sampling:
+                with torch.no_grad(), torch._C.DisableTorchFunction():
+                    gates = lstm_gate_preactivations(module, args, output)
+                if gates is not None:
+                    self._observe(t, info.name, "LSTM gates", Activation("tanh", name="LSTM gates"), gates.tanh_())
             elif info.is_batchnorm:
                 self._batchnorm(t, info, module, args, training, grad, site)
 
@@ -470,6 +543,13 @@ class Monitor:
     def _function(self, t: _ThreadState, spec: WatchedFunction, args: tuple, kwargs: dict, result: Any) -> None:
         info = t.stack[-1]
         get = spec.binder.get
+        if spec.role == "sdpa" and t.sampling and not info.paramless_leaf and isinstance(result, torch.Tensor):
+            with torch.no_grad(), torch._C.DisableTorchFunction():
+                peaks = attention_peaks(get(args, kwargs, "query"), get(args, kwargs, "key"), get(args, kwargs, "attn_mask"),
+                                        bool(get(args, kwargs, "is_causal")), get(args, kwargs, "scale"))  # fmt: skip
+            if peaks is not None:
+                with self._lock:
+                    self._observe(t, info.name, spec.name, Activation("softmax", dim=-1, name="attention"), peaks)
         if spec.role in ("dropout", "sdpa"):
             if not info.is_dropout:  # nn.Dropout* modules are judged by their own hook
                 training = bool(get(args, kwargs, spec.training_arg) if spec.training_arg else True)

@@ -160,3 +160,68 @@ def test_plain_list_is_still_unregistered_after_rescan():
             model(torch.randn(2, 8))
     f = only(mon.report(), "unregistered-module")
     assert f.module == "0" and f.count == 3
+
+
+# ---- 7. saturated LSTM gates -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("gain,expected", [(30.0, True), (1.0, False)])
+def test_saturated_lstm_gates(gain, expected):
+    model = _Tagger(dropout=0.0, layers=1)
+    with torch.no_grad():
+        model.lstm.weight_ih_l0.mul_(gain)
+        model.lstm.weight_hh_l0.mul_(gain)
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(torch.randint(0, 32, (8, 10)))
+    found = mon.report().by_kind("saturation")
+    assert bool(found) is expected
+    if expected:
+        assert found[0].module == "lstm" and found[0].details["function"] == "LSTM gates"
+
+
+def test_lstm_gate_recomputation_is_exact():
+    from tensorlint.runtime.monitor import lstm_gate_preactivations
+
+    lstm = nn.LSTM(3, 5, batch_first=True)
+    x = torch.randn(2, 4, 3)
+    out, _ = lstm(x)
+    gates = lstm_gate_preactivations(lstm, (x,), (out, None), positions=1000)
+    i, f, g, o = gates.view(2, 4, 20).chunk(4, -1)
+    c = torch.zeros(2, 5)
+    for t in range(4):
+        c = torch.sigmoid(f[:, t]) * c + torch.sigmoid(i[:, t]) * torch.tanh(g[:, t])
+        assert torch.allclose(torch.sigmoid(o[:, t]) * torch.tanh(c), out[:, t], atol=1e-5)
+
+
+# ---- 7. peaked attention under sdpa ----------------------------------------------------------------------------------
+class _Attention(nn.Module):
+    def __init__(self, sharpness: float, causal: bool):
+        super().__init__()
+        self.qkv, self.sharpness, self.causal = nn.Linear(16, 48), sharpness, causal
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, 2, 8).permute(2, 0, 3, 1, 4)
+        out = nn.functional.scaled_dot_product_attention(q * self.sharpness, k, v, is_causal=self.causal)
+        return out.transpose(1, 2).reshape(b, t, 16)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("sharpness,expected", [(50.0, True), (1.0, False)])
+def test_peaked_attention_under_sdpa(sharpness, expected, causal):
+    model = nn.Sequential(_Attention(sharpness, causal), nn.Linear(16, 4))
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(torch.randn(4, 12, 16))
+    found = mon.report().by_kind("saturation")
+    assert bool(found) is expected
+    if expected:
+        assert found[0].module == "0" and found[0].details["function"] == "F.scaled_dot_product_attention"
+
+
+def test_attention_peaks_match_the_softmax():
+    from tensorlint.runtime.monitor import attention_peaks
+
+    q, k = torch.randn(2, 3, 5, 4), torch.randn(2, 3, 7, 4)
+    mask = torch.rand(2, 1, 5, 7) > 0.3
+    mask[..., 0] = True
+    probs = (q @ k.transpose(-2, -1) / 2.0).masked_fill(~mask, float("-inf")).softmax(-1)
+    peaks = attention_peaks(q, k, mask, False, None, budget=10**6)
+    assert torch.allclose(peaks.squeeze(-1), probs.amax(-1)[::1], atol=1e-6)

@@ -133,3 +133,23 @@ def test_gpt2_train_in_eval_mode():
         model(input_ids=ids, labels=ids).loss.backward()
         opt.step()
     assert only(mon.report(), "train-in-eval-mode").module == ""
+
+
+@pytest.mark.parametrize("planted", [True, False])
+def test_bert_peaked_attention_found_under_sdpa(planted):
+    """Issue 10 item 7: sdpa never materialises its softmax; the monitor recomputes sampled rows."""
+    model = _bert().eval()
+    assert model.config._attn_implementation == "sdpa"
+    if planted:
+        with torch.no_grad():
+            for layer in model.bert.encoder.layer:
+                layer.attention.self.query.weight.mul_(100.0)
+                layer.attention.self.key.weight.mul_(100.0)
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(input_ids=_batch())
+    report = mon.report()
+    found = report.by_kind("saturation")
+    assert bool(found) is planted, report.findings
+    if planted:
+        assert found[0].details["function"] == "F.scaled_dot_product_attention"
+        assert "bert.encoder.layer.0.attention.self" in report.modules("saturation")

@@ -78,6 +78,8 @@ def falls_through(statements) -> bool:
     if not statements:
         return True
     last = statements[-1]
+    if isinstance(last, _EXITS):  # the small statements of a one-line suite
+        return False
     if isinstance(last, cst.SimpleStatementLine):
         return not any(isinstance(small, _EXITS) for small in last.body)
     if isinstance(last, cst.If):

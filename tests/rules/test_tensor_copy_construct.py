@@ -275,6 +275,7 @@ def test_max_without_arguments_is_a_tensor():
         "def f(x):\n    if not isinstance(x, torch.Tensor):\n        x = 1\n        return x\n    y = 2\n    return torch.tensor(x)\n",
         "def f(xs):\n    for x in xs:\n        if not isinstance(x, torch.Tensor):\n            continue\n        torch.tensor(x)\n",
         "def f(x):\n    assert isinstance(x, torch.Tensor)\n    return torch.tensor(x)\n",
+        "def f(x):\n    if not isinstance(x, torch.Tensor): return None\n    return torch.tensor(x)\n",
         # conditional expressions and `and`
         "def f(x):\n    return torch.tensor(x) if isinstance(x, torch.Tensor) else x\n",
         "def f(x):\n    return isinstance(x, torch.Tensor) and torch.tensor(x)\n",
@@ -364,6 +365,7 @@ def test_no_safe_fix_under_a_not_tensor_guard():
         "def make(n):\n    if n > 1:\n        return make(n - 1)\n    return torch.zeros(1)\ny = torch.tensor(make(3))\n",
         "def make(x: torch.Tensor):\n    return x.float()\ndef g(a: torch.Tensor):\n    return torch.tensor(make(a))\n",
         "@torch.no_grad()\ndef make(n):\n    return torch.zeros(n)\ny = torch.tensor(make(3))\n",
+        "def make(n): return torch.zeros(n)\ny = torch.tensor(make(3))\n",
     ],
 )
 def test_tensors_known_from_types_and_returns(body):
@@ -431,3 +433,11 @@ def test_methods_called_on_self_by_annotation(method, expected):
         "        return torch.tensor(self.make())\n"
     )
     assert found(body) == expected
+
+
+def test_narrowing_serves_every_rule_that_asks_about_tensors():
+    """TL302 checks keywords of Tensor methods only on proven tensors: the guard decides."""
+    guarded = "import torch\ndef f(x):\n    if isinstance(x, torch.Tensor):\n        return x.view(1, foo=2)\n"
+    assert codes(guarded, select=("TL302",)) == ["TL302"]
+    not_tensor = "import torch\ndef f(x: torch.Tensor):\n    if not isinstance(x, torch.Tensor):\n        return x.view(1, foo=2)\n"
+    assert codes(not_tensor, select=("TL302",)) == []

@@ -173,12 +173,15 @@ def _materialise(module: cst.Module, source: str, sink: list) -> list[Diagnostic
     # about a parse, so it is only done when some finding has a fix.
     fixes_trusted = any(report.fix is not None for _, report in sink) and module.code == source
     starts = line_starts(source) if fixes_trusted else []
+    fstrings = _fstring_spans(positions, starts) if fixes_trusted and "f" in source else []
     diagnostics = []
     for rule, report in sink:
         where = positions[report.node]
         fix = None
         if report.fix is not None and fixes_trusted:
             edit = _edit_for(module, source, report.fix.replacements, positions, starts)
+            if edit is not None and _inside_any(edit, fstrings, starts):
+                edit = None  # never edit inside an f-string: quotes and backslashes would need care
             if edit is not None:
                 fix = Fix(report.fix.applicability, report.fix.message, (edit,))
         diagnostics.append(
@@ -226,6 +229,22 @@ def _edit_for(module: cst.Module, source: str, replacements, positions, starts: 
     if content == source[start:end]:
         return None
     return Edit(content, offset_to_location(starts, start), offset_to_location(starts, end))
+
+
+def _fstring_spans(positions, starts: list[int]) -> list[tuple[int, int]]:
+    spans = []
+    for node, where in positions.items():
+        if isinstance(node, cst.FormattedString):
+            spans.append((
+                location_to_offset(starts, Location(where.start.line, where.start.column + 1)),
+                location_to_offset(starts, Location(where.end.line, where.end.column + 1)),
+            ))
+    return spans
+
+
+def _inside_any(edit: Edit, spans: list[tuple[int, int]], starts: list[int]) -> bool:
+    start, end = location_to_offset(starts, edit.location), location_to_offset(starts, edit.end_location)
+    return any(s < start and end < e for s, e in spans)
 
 
 _INDENT = re.compile(r"[ \t\f]*")

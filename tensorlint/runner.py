@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -193,12 +194,14 @@ class _Worker:
     def __init__(self, ctx) -> None:
         self.conn, child = ctx.Pipe()
         # the worker ignores SIGINT from its first instruction on: no traceback on Ctrl-C
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
         try:
             self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
             self.process.start()
         finally:
-            signal.signal(signal.SIGINT, previous)
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
         child.close()
         self.job: Job | None = None
         self.started = self.wall_start = 0.0

@@ -458,6 +458,13 @@ def test_8_tl301_offers_no_fix_inside_an_fstring():
     )
 
 
+def test_8_no_rule_gets_a_fix_inside_an_fstring():
+    """The engine drops any fix whose edit lies inside an f-string (TL001's fix here)."""
+    code = 'import torch\ndef f(x: torch.Tensor):\n    print(f"{torch.tensor(x)}")\n    return torch.tensor(x)\n'
+    found = [d for d in lint(code) if d.code == "TL001"]
+    assert [(d.location.row, d.fix is not None) for d in found] == [(3, False), (4, True)]
+
+
 def test_8_a_fix_that_breaks_the_file_is_dropped_alone():
     source = "import torch\na = torch.FloatTensor([1])\nb = 2\n"
     settings = settings_for(("TL301",))
@@ -516,3 +523,17 @@ def test_trust_boundary_checked_code_is_never_run(tmp_path, monkeypatch, capsysb
     code = main(["check", "--no-cache", "--fix"])
     assert not marker.exists()
     assert code == 0 and "torch.tensor([1], dtype=torch.float32)" in (tmp_path / "evil.py").read_text()
+
+
+def test_isolated_run_works_from_a_thread(tmp_path):
+    """Editor integrations call the library from threads: no signal handling there."""
+    import threading
+
+    _buggy_folder(tmp_path, 2)
+    out = []
+    thread = threading.Thread(target=lambda: out.append(
+        check_files(sorted(tmp_path.glob("*.py")), settings_for(), Cache(None, "k"), workers=2, file_timeout=30)))
+    thread.start()
+    thread.join(120)
+    (results,) = out
+    assert [[d.code for d in r.diagnostics] for r in results] == [["TL001"], ["TL001"]]

@@ -54,4 +54,4 @@ def rules_reference() -> str:
     # rule docs use level-2 headings for their sections; nest them under the rule
     return body.replace("\n## What it does", "\n### What it does").replace("\n## Why is this bad?", "\n### Why is this bad?").replace(
         "\n## Example", "\n### Example").replace("\n## Use instead", "\n### Use instead").replace(
-        "\n## Fix safety", "\n### Fix safety").replace("\n## Options", "\n### Options").replace("\n## References", "\n### References")
+        "\n## Fix safety", "\n### Fix safety").replace("\n## Options", "\n### Options").replace("\n## Default", "\n### Default").replace("\n## References", "\n### References")

@@ -54,6 +54,12 @@ class ExpMinusOne(Rule):
     returns the same shape, dtype and device; its values differ only in being more
     accurate. It is offered only when `exp` is given nothing but `x` (with `out=`,
     the buffer would receive a different value). TorchFix reports this without a fix.
+
+    ## Default
+    Off by default. On real training code (16 repositories, hand-checked) none of its
+    findings was a real precision problem: `exp(x) - 1` was rounded to whole numbers
+    (durations) right after, sometimes in a later statement the rule cannot follow.
+    Turn it on for numerical code with `--extend-select TL205`.
     """
 
     code = "TL205"
@@ -61,6 +67,7 @@ class ExpMinusOne(Rule):
     summary = "`exp(x) - 1` loses precision for small `x`; use `torch.expm1(x)`"
     severity = Severity.INFO
     fix_applicability = Applicability.SAFE
+    default_enabled = False  # precision on real training code below 90% (see ## Default)
 
     def __init__(self, ctx, options, sink) -> None:
         super().__init__(ctx, options, sink)

@@ -134,7 +134,8 @@ def bench(workload: str, phase: str, device: torch.device, rounds: int, steps: i
     monitor = Monitor(model, **options)
     variants = {
         "unmonitored": Unmonitored(model),
-        "tensorlint": monitor,
+        "tensorlint": monitor,  # defaults: activation statistics, mode checks and gradient checks
+        "no-grad-checks": Monitor(model, **{**options, "grad_checks": False}),
         "fastai-style": None,  # its hooks are built per round, as a user would register them
     }
     times: dict[str, list[float]] = {v: [] for v in variants}
@@ -166,7 +167,10 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); Monitor every={every}; "
         f"median of {rounds} interleaved rounds x {steps} steps; CPU rows: process CPU time per step"
     )
-    print(f"{'device':6} {'workload':8} {'phase':9} {'unmonitored ms':>15} {'tensorlint':>11} {'fastai-style':>13}")
+    print(
+        f"{'device':6} {'workload':8} {'phase':9} {'unmonitored ms':>15} {'tensorlint':>11} "
+        f"{'no grad checks':>15} {'fastai-style':>13}"
+    )
     for device in devices:
         for workload in ("convnet", "gpt2"):
             for phase in ("inference", "training"):
@@ -174,7 +178,7 @@ def main() -> None:
                 base = t["unmonitored"]
                 print(
                     f"{device.type:6} {workload:8} {phase:9} {base * 1e3:15.2f} "
-                    f"{t['tensorlint'] / base:10.2f}x {t['fastai-style'] / base:12.2f}x",
+                    f"{t['tensorlint'] / base:10.2f}x {t['no-grad-checks'] / base:14.2f}x {t['fastai-style'] / base:12.2f}x",
                     flush=True,
                 )
 

@@ -76,6 +76,8 @@ def bn_mismatch(layer: dict, opts: Options) -> Finding | None:
     z, ratio = layer.get("bn_mean_z"), layer.get("bn_var_ratio")
     if z is None or layer.get("bn_rows", 0) < opts.bn_min_rows:
         return None  # too few pooled samples to tell stale statistics from an unusual batch
+    if layer.get("bn_batches_tracked", opts.bn_min_tracked) < opts.bn_min_tracked:
+        return None  # running statistics still warming up from their initial 0/1: early in training, expected
     if (z <= opts.bn_mismatch_z and 1 / opts.bn_var_ratio <= ratio <= opts.bn_var_ratio):
         return None
     return Finding(

@@ -196,6 +196,14 @@ def lstm_gate_preactivations(lstm: nn.Module, args: tuple, output: Any, position
     return gates
 
 
+def _first_integer_tensor(items: Iterable) -> torch.Tensor | None:
+    for item in items:
+        if isinstance(item, torch.Tensor) and item.numel() and not item.is_floating_point() and not item.is_complex():
+            if item.dtype != torch.bool:
+                return item
+    return None
+
+
 def _loss_of(output: Any) -> torch.Tensor | None:
     """A scalar ``loss`` the model returned itself (transformers' ModelOutput, a dict with "loss")."""
     loss = output.get("loss") if isinstance(output, Mapping) else getattr(output, "loss", None)
@@ -282,6 +290,8 @@ class Monitor:
         ]
         if self._grads is not None:
             self._handles.append(register_optimizer_step_pre_hook(self._before_optimizer_step))
+        if self.options.profile_input:  # the only per-module hook: global pre-hooks never see keyword arguments
+            self._handles.append(self.model.register_forward_pre_hook(self._root_inputs, with_kwargs=True))
 
     def detach(self) -> None:
         """Remove every hook and the mode; safe to call twice and after an exception."""
@@ -442,11 +452,27 @@ class Monitor:
         t.unregistered = None
         if sampling:
             t.mode.push()
-            x = first_float_tensor(args)
-            if x is not None and self.options.profile_input:
-                root = self._info.get(id(module))
-                if root is not None:
-                    self._observe(t, root.name, INPUT, None, x)
+
+    def _root_inputs(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        """Profile the model's own input on sampled forwards (``"::<input>"``), positional or keyword.
+
+        The first floating-point tensor, else the first integer one (token ids), so a shift in
+        the data is seen where it enters.
+        """
+        if _compiling():
+            return
+        t = self._local
+        if not t.sampling or len(t.stack) != 1:
+            return
+        try:
+            x = first_float_tensor((args, kwargs))
+            if x is None:
+                x = _first_integer_tensor((*args, *kwargs.values()))
+            if x is not None:
+                with self._lock:
+                    self._observe(t, t.stack[0].name, INPUT, None, x)
+        except Exception as exc:  # noqa: BLE001 - never break the user's forward
+            self._internal(exc)
 
     def _end(self, t: _ThreadState) -> None:
         try:
@@ -495,8 +521,10 @@ class Monitor:
             if info.lstm and t.sampling:
                 with torch.no_grad(), torch._C.DisableTorchFunction():
                     gates = lstm_gate_preactivations(module, args, output)
+                    if gates is not None:  # tanh(pre) is saturated exactly when |pre| >= 5, as for the sigmoid gates
+                        gates = gates.tanh_()
                 if gates is not None:
-                    self._observe(t, info.name, "LSTM gates", Activation("tanh", name="LSTM gates"), gates.tanh_())
+                    self._observe(t, info.name, "LSTM gates", Activation("tanh", name="LSTM gates"), gates)
             elif info.is_batchnorm:
                 self._batchnorm(t, info, module, args, training, grad, site)
 
@@ -686,6 +714,12 @@ class Monitor:
 
     def _report(self) -> Report:
         prof = self.profile()
+        modules = dict(self.model.named_modules())
+        for layer in prof.layers.values():
+            bn = modules.get(layer["module"]) if "bn_mean_z" in layer else None
+            tracked = getattr(bn, "num_batches_tracked", None)
+            if isinstance(tracked, torch.Tensor):
+                layer["bn_batches_tracked"] = int(tracked)  # report time: the one place the monitor syncs
         with self._lock:
             findings = activation_findings(list(prof.layers.values()), self.options, self._input_origins())
             findings += self._modes.findings()

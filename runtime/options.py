@@ -40,6 +40,9 @@ class Options:
     bn_var_ratio: float = 4.0
     # ... judged only once this many batch rows (images, sequences) were pooled per channel.
     bn_min_rows: int = 32
+    # ... and only once the BatchNorm tracked this many training batches: with the default
+    # momentum 0.1, 0.9^30 = 4% of the initial running statistics is left after 30.
+    bn_min_tracked: int = 30
     # drift: a layer is compared only when both sides have at least this many sampled values
     # (a per-batch scalar such as a ModelOutput's loss never qualifies over a short run).
     drift_min_samples: int = 256

@@ -247,3 +247,46 @@ def test_saved_profile_loads_and_is_valid(tmp_path):
     data = json.loads(path.read_text())
     assert data["meta"]["architecture"]["0"] == "Linear[4x4,4]"
     assert len(Profile.load(path)) == len(data["layers"])
+
+
+@pytest.mark.parametrize("warmup,expected", [(5, False), (40, True)])
+def test_bn_stats_mismatch_waits_for_running_statistics_to_settle(warmup, expected):
+    """Early in training the running statistics still hold their initial 0/1: that is expected, not stale."""
+    model = _settled(nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8)), lambda: torch.rand(16, 3, 8, 8) * 5, steps=warmup)
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        for _ in range(4):
+            model(torch.rand(16, 3, 8, 8) * 50.0)  # really shifted data
+    found = mon.report().by_kind("bn-stats-mismatch")
+    assert bool(found) is expected
+    if expected:
+        assert found[0].details["mean_z"] > 1.0
+
+
+class _TokenModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(128, 8)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, *, input_ids):  # keyword-only, as transformers models are called
+        return self.fc(self.emb(input_ids))
+
+
+def test_keyword_token_inputs_are_profiled_and_drift(tmp_path):
+    model = _TokenModel().eval()
+    gen = torch.Generator().manual_seed(0)
+
+    def run(high, reference=None):
+        with Monitor(model, every=1, reference=reference) as mon, torch.no_grad():
+            for _ in range(6):
+                model(input_ids=torch.randint(0, high, (8, 16), generator=gen))
+        return mon
+
+    ref = run(128)
+    layer = ref.profile().layers["::<input>"]
+    assert layer["samples"] == 6 * 128 and 0 <= layer["min"] and layer["max"] <= 127
+    path = tmp_path / "tokens.json"
+    ref.profile().save(path)
+    assert not run(128, str(path)).report().by_kind("drift")
+    (row,) = run(16, str(path)).report().by_kind("drift")  # a narrower vocabulary
+    assert row.module == "" and row.details["function"] == "<input>"

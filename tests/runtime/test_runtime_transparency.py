@@ -85,7 +85,7 @@ def test_hooks_removed_on_exit_and_on_error():
     model = _net()
     before = _global_hook_counts()
     with Monitor(model) as mon:
-        assert _global_hook_counts()[:5] != before[:5] and mon.hook_count() == 4
+        assert _global_hook_counts()[:5] != before[:5] and mon.hook_count() == 5
         model(torch.randn(2, 3, 8, 8))
     assert _global_hook_counts() == before and mon.hook_count() == 0
     with pytest.raises(RuntimeError, match="boom"):
@@ -93,7 +93,7 @@ def test_hooks_removed_on_exit_and_on_error():
             model(torch.randn(2, 3, 8, 8))
             raise RuntimeError("boom")
     assert _global_hook_counts() == before
-    assert not model._forward_hooks and not model._forward_pre_hooks
+    assert not model._forward_hooks and not model._forward_pre_hooks and not model._forward_pre_hooks_with_kwargs
 
 
 def test_exception_inside_forward_unwinds_mode_and_keeps_working():

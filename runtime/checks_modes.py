@@ -158,7 +158,8 @@ class ModeChecks:
         if not self.eval_ran:
             return
         updated = {id(p) for group in optimizer.param_groups for p in group["params"] if p.grad is not None}
-        tops = [n for n in self.eval_ran if not any(a in self.eval_ran for a in _ancestors(n))]
+        ran = dict(self.eval_ran)  # a C-level copy: forward hooks of other threads update it without the lock
+        tops = [n for n in ran if not any(a in ran for a in _ancestors(n))]
         for name in tops:
             params, sensitive = self._subtree_facts(name)
             if not (params & updated):

@@ -497,16 +497,16 @@ class Monitor:
 
     def _after(self, t: _ThreadState, info: ModuleInfo, module: nn.Module, args: tuple, output: Any) -> None:
         training = module.training
-        if info.is_dropout or info.is_batchnorm or info.rnn_dropout:
-            grad = self._effective_grad(training)
-        else:
-            grad = torch.is_grad_enabled()
+        special = info.is_dropout or info.is_batchnorm or info.rnn_dropout or info.lstm
+        grad = self._effective_grad(training) if special else torch.is_grad_enabled()
+        if grad:  # single dict operations: atomic under the GIL, no lock on the hot path
+            if not training:
+                self._modes.eval_ran[info.name] = True
+            elif self._modes.eval_ran:
+                self._modes.eval_ran.pop(info.name, None)
+        if not (t.sampling or special):
+            return  # most modules on most forwards: nothing else to do
         with self._lock:
-            if grad:
-                if not training:
-                    self._modes.eval_ran[info.name] = True
-                elif self._modes.eval_ran:
-                    self._modes.eval_ran.pop(info.name, None)
             site = None
             if t.sampling:
                 x = first_float_tensor(output)
@@ -525,7 +525,7 @@ class Monitor:
                         gates = gates.tanh_()
                 if gates is not None:
                     self._observe(t, info.name, "LSTM gates", Activation("tanh", name="LSTM gates"), gates)
-            elif info.is_batchnorm:
+            if info.is_batchnorm:
                 self._batchnorm(t, info, module, args, training, grad, site)
 
     def _watch_outputs(self, info: ModuleInfo, output: Any, observed: torch.Tensor | None) -> None:

@@ -537,3 +537,19 @@ def test_isolated_run_works_from_a_thread(tmp_path):
     thread.join(120)
     (results,) = out
     assert [[d.code for d in r.diagnostics] for r in results] == [["TL001"], ["TL001"]]
+
+
+def test_two_concurrent_runs_sharing_a_cache_leave_it_valid(tmp_path):
+    for i in range(10):
+        (tmp_path / f"f{i}.py").write_text(BUGGY + f"# {i}\n")
+    command = [sys.executable, "-m", "tensorlint", "check", "--isolated", "-j", "1", "--output-format", "concise"]
+    runs = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [1, 1] and outputs[0][0] == outputs[1][0]
+    assert outputs[0][0].count("TL001") == 10
+    (entries,) = (tmp_path / ".tensorlint_cache").glob("v*.json")
+    from tensorlint.cache import _read
+
+    assert len(_read(entries, "entries")) == 10  # whole, and signed
+    assert not list((tmp_path / ".tensorlint_cache").glob(".tmp-*"))

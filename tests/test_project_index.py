@@ -608,3 +608,12 @@ def test_tl108_comprehension_of_a_class_defined_further_down_or_holding_a_sequen
         "[Attention() for _ in range(n)]", "nn.ModuleList(Attention() for _ in range(n))"
     )
     assert lint(twin, select=("TL108",)) == []
+
+
+def test_a_project_checked_from_another_folder_without_configuration(tmp_path):
+    root = project(tmp_path / "proj")
+    (root / "pyproject.toml").unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = run_cli("check", "--no-cache", "--isolated", "--select", "TL103", "--output-format", "concise", str(root), cwd=elsewhere)
+    assert [line.split(":")[1] for line in out.stdout.splitlines() if "TL103" in line] == ["14", "21", "27"]

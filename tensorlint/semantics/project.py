@@ -37,6 +37,7 @@ _FOREIGN_TOPS = frozenset(
      "pytorch_lightning", "os", "sys", "typing", "collections", "functools", "itertools", "math", "json", "re",
      "logging", "pathlib", "dataclasses", "abc", "copy", "random", "time", "argparse", "warnings"}
 )
+_INSTALLED = frozenset({"site-packages", "dist-packages"})
 _TORCH_SOFTMAX = frozenset({"Softmax", "Sigmoid", "Softmax2d"})
 _TORCH_LOGSOFTMAX = frozenset({"LogSoftmax"})
 _MODE_LAYER_WORDS = ("Dropout", "BatchNorm", "Transformer")
@@ -159,11 +160,17 @@ class ProjectIndex:
         return found[1] if found is not None else None
 
     def _allowed(self, path: Path, importer: Path) -> bool:
+        """Project files are under the configuration's folder, or beside the importer's
+        top-level package (the folder Python would put on `sys.path` for it), unless
+        that folder is an installation's `site-packages`: installed libraries are not
+        the project."""
         if self.root is not None and self.root in path.parents:
             return True
         base, name = package_root(importer)
         top = name.split(".", 1)[0]
-        return bool(top) and (base / top) in path.parents
+        if top and (base / top) in path.parents:
+            return True
+        return base in path.parents and not _INSTALLED.intersection(base.parts)
 
     def module_file(self, module: str, importer: Path) -> Path | None:
         """The project file defining dotted `module` as imported from `importer`

@@ -135,7 +135,7 @@ def _analysis(ctx) -> "_Analysis":
 class _Site:
     """One place that binds a name in a scope."""
 
-    kind: str  # "assign", "unpack", "param", "def", "class", "import", "other"
+    kind: str  # "assign", "unpack", "iter", "param", "def", "class", "import", "other"
     node: cst.CSTNode  # the binding statement/expression (Assign, For, Param, FunctionDef, ...)
     at: int  # pre-order position after which the binding holds
     value: object = None  # assign/unpack: the value; param: the Param; def/class: the node; import: qualname
@@ -270,6 +270,11 @@ class _Index:
                 self._add(scope, name, _Site("other", node, at))
         elif kind in (cst.For, cst.CompFor):
             target_scope = self.scope_of(node.target) if kind is cst.CompFor else scope
+            if kind is cst.For and isinstance(node.target, cst.Name):
+                # `for out in outputs:` -- each element of a tensor is a slice of it; the
+                # binding holds in the loop body only
+                self._add(scope, node.target.value, _Site("iter", node, self.end[node.target], node.iter, stmt=node.body))
+                return
             for name in _names_in(node.target):
                 self._add(target_scope, name, _Site("other", node, self.end[node.target]))
         elif kind is cst.WithItem:
@@ -558,6 +563,9 @@ class _Analysis:
         if site.kind == "unpack":
             found = self._element(site.value, site.index)
             return None if found is False else found
+        if site.kind == "iter":
+            found = self.value(site.value)  # a probability tensor's rows are probabilities
+            return None if found is None else replace(found, direct=None, form=None)
         return None
 
     def _tuple_producer(self, expr) -> cst.BaseExpression | None:

@@ -701,3 +701,37 @@ def test_pytorch_examples_dcgan_discriminator():
     """
     assert found(body, "TL201") == ["TL201"]
     assert found(body.replace("nn.Sigmoid()", "nn.Flatten()"), "TL201") == []
+
+
+def test_loop_over_the_rows_of_a_probability():
+    """mlelarge/graph_neural_net#37: softmax, then each row into a default-argument loss."""
+    body = """
+    class TripletLoss(nn.Module):
+        def __init__(self, loss=nn.CrossEntropyLoss(reduction='sum')):
+            super().__init__()
+            self.loss = loss
+
+        def forward(self, raw_scores, target):
+            total = 0
+            outputs = torch.softmax(raw_scores, -1)
+            for out in outputs:
+                total += self.loss(out, target)
+            return total
+    """
+    assert found(body, "TL202") == ["TL202"]
+    assert found(body.replace("for out in outputs:", "for out in raw_scores:"), "TL202") == []
+    after_loop = """
+    def f(xs, t):
+        out = torch.softmax(xs[0], -1)
+        for out in xs:
+            pass
+        return F.cross_entropy(out, t)
+    """
+    assert found(after_loop, "TL202") == []  # after the loop `out` may be either
+    enumerate_loop = """
+    def f(xs, t):
+        outputs = torch.softmax(xs, -1)
+        for i, out in enumerate(outputs):
+            F.cross_entropy(out, t)
+    """
+    assert found(enumerate_loop, "TL202") == []  # not followed

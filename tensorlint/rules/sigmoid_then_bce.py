@@ -34,13 +34,18 @@ class SigmoidThenBce(Rule):
       `self.model` such a Sequential (also `self(x)`, `model.forward(x)`,
       `nn.DataParallel(model)`, `model.to(device)`), whether the model is a local, a
       module-level name or a `self.` attribute;
+    - out of a `forward` or helper that returns a tuple (`validity, labels =
+      self.discriminator(x)` with `return validity, labels`), and row by row
+      (`for out in probs:`);
     - out of a helper function of the file whose every `return` is a sigmoid output;
     - from another file of the project, when the project index says the model or
       function returns a probability.
-    The loss may be called directly, or through a loss object bound to a local name,
-    a module-level name (`criterion = nn.BCELoss()` above the training loop) or
-    `self.<attr>` (also from a constructor's default argument that no call in the
-    file overrides), whose every possible value is `nn.BCELoss(...)`.
+    The loss may be called directly, through a method of the class whose whole body
+    returns the loss of its first parameter (`self.adversarial_loss(validity, valid)`),
+    or through a loss object bound to a local name, a module-level name
+    (`criterion = nn.BCELoss()` above the training loop) or `self.<attr>` (also from
+    a constructor's default argument that no call in the file overrides), whose
+    every possible value is `nn.BCELoss(...)`.
     Not flagged: `BCEWithLogitsLoss` on logits, a model whose `forward` returns logits
     in some branch, and any value or loss object one of whose possible origins is
     unknown.

@@ -36,12 +36,17 @@ class SoftmaxThenCrossEntropy(Rule):
       (also `self(x)` in a LightningModule's `training_step`, `model.forward(x)`,
       `nn.DataParallel(model)`, `model.to(device)`), whether the model is a local, a
       module-level name or a `self.` attribute;
+    - out of a `forward` or helper that returns a tuple (`validity, labels =
+      self.discriminator(x)` with `return validity, labels`), and row by row
+      (`for out in probs:`);
     - out of a helper function of the file whose every `return` is a softmax output;
     - from another file of the project, when the project index knows what the model
       or function returns.
-    The loss may be called directly or through a loss object bound to a local name,
-    a module-level name or `self.<attr>` (also from a constructor's default argument
-    that no call in the file overrides), whose every possible value is
+    The loss may be called directly, through a method of the class whose whole body
+    returns the loss of its first parameter (`self.auxiliary_loss(pred, labels)`), or
+    through a loss object bound to a local name, a module-level name or
+    `self.<attr>` (also from a constructor's default argument that no call in the
+    file overrides), whose every possible value is
     `nn.CrossEntropyLoss(...)`.
     Not flagged: a softmax passed as the *target* (soft labels, distillation),
     `log_softmax` outputs (into `nll_loss` or `cross_entropy`), a model that ends in

@@ -256,11 +256,12 @@ class LossInput:
     arg: cst.Arg  # the input argument of the loss
     value: object  # values.Value: what the input holds and where it comes from
     consumer: str  # "function" (F.<loss>) or "module" (an nn.<Loss> object)
+    helper: str | None = None  # `self.adversarial_loss` when the loss is called through a method
 
     @property
     def inline(self) -> bool:
-        """The activation call is written as the loss's argument."""
-        return self.value.direct is self.arg.value
+        """The activation call is written as the loss's argument (of the loss itself)."""
+        return self.helper is None and self.value.direct is self.arg.value
 
     @property
     def activation(self) -> str | None:
@@ -280,7 +281,41 @@ def loss_call_shape(ctx, node: cst.Call, function: str) -> str | None:
     func = node.func
     if callee_name(func) == function.rsplit(".", 1)[-1]:
         return "function" if ctx.qualified_name(func) == function else None
+    if _loss_helper(ctx, func, function) is not None:
+        return "helper"
     return "object" if _maybe_object(ctx, func) else None
+
+
+def _loss_helper(ctx, func: cst.BaseExpression, function: str) -> str | None:
+    """`self.adversarial_loss` when the class has `def adversarial_loss(self, y_hat, y):
+    return F.binary_cross_entropy(y_hat, y)`: a method whose whole body returns the loss
+    `function` of its first parameter. The name of that parameter, else None."""
+    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+        return None
+    method = ctx.scopes.enclosing_method()
+    if method is None or func.value.value != self_parameter(method[1]):
+        return None
+    target = ctx.modules.methods(method[0]).get(func.attr.value)
+    if target is None or self_parameter(target) is None or not isinstance(target.body, cst.IndentedBlock):
+        return None
+    statements = [
+        s for s in target.body.body
+        if not (isinstance(s, cst.SimpleStatementLine) and len(s.body) == 1 and isinstance(s.body[0], cst.Expr)
+                and isinstance(s.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+    ]
+    if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine) or len(statements[0].body) != 1:
+        return None
+    returned = statements[0].body[0]
+    if not isinstance(returned, cst.Return) or not isinstance(returned.value, cst.Call):
+        return None
+    inner = returned.value
+    params = (*target.params.posonly_params, *target.params.params)[1:]
+    first = argument(inner, 0, "input")
+    if not params or first is None or not isinstance(first.value, cst.Name) or first.value.value != params[0].name.value:
+        return None
+    if callee_name(inner.func) != function.rsplit(".", 1)[-1] or ctx.qualified_name(inner.func) != function:
+        return None
+    return params[0].name.value
 
 
 def loss_on_activation(ctx, node: cst.Call, function: str, module: str, shape: str | None = None) -> LossInput | None:
@@ -295,7 +330,15 @@ def loss_on_activation(ctx, node: cst.Call, function: str, module: str, shape: s
     if shape is None:
         return None
     arg = argument(node, 0, "input")
-    if shape == "function":
+    helper = None
+    if shape == "helper":
+        parameter = _loss_helper(ctx, node.func, function)
+        arg = argument(node, 0, parameter) if parameter else None
+        if arg is None or not isinstance(arg.value, _INPUT_SHAPES):
+            return None
+        consumer = "function"
+        helper = ctx.code_for(node.func)
+    elif shape == "function":
         consumer = "function"
     elif values.module_class(ctx, node.func) == module:
         consumer = "module"
@@ -304,7 +347,7 @@ def loss_on_activation(ctx, node: cst.Call, function: str, module: str, shape: s
     found = values.value_info(ctx, arg.value)
     if found is None or found.kind != values.PROBABILITY:
         return None
-    return LossInput(arg, found, consumer)
+    return LossInput(arg, found, consumer, helper)
 
 
 def _maybe_object(ctx, func: cst.BaseExpression) -> bool:
@@ -330,5 +373,9 @@ def describe_origin(ctx, found: LossInput) -> str:
     text = ctx.code_for(found.arg.value).strip()
     if len(text) > 40:
         text = text[:37] + "..."
-    origin = found.value.origin
-    return f" (through `{text}`, from {origin})" if origin else f" (through `{text}`)"
+    parts = [f"through `{text}`"]
+    if found.helper:
+        parts.append(f"passed to `{found.helper}`")
+    if found.value.origin:
+        parts.append(f"from {found.value.origin}")
+    return f" ({', '.join(parts)})"

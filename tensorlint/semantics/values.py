@@ -601,6 +601,10 @@ class _Analysis:
             if isinstance(element, cst.StarredElement) or any(isinstance(e, cst.StarredElement) for e in expr.elements):
                 return None
             return self.value(element.value)
+        if isinstance(expr, cst.Call):
+            returned = self._call_element(expr, position)
+            if returned is not False:
+                return returned
         source = self._tuple_producer(expr)
         if source is None:
             return False
@@ -608,6 +612,51 @@ class _Analysis:
             return None
         found = self.value(source)
         return None if found is None else replace(found, direct=None, form=None)
+
+    def _call_element(self, call: cst.Call, position: int):
+        """Element `position` of what a helper of this file or a module class's
+        `forward` returns as a tuple (`return validity, labels`); False when the callee
+        is not such a function."""
+        func = call.func
+        target = self.local_def(func)
+        if target is None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            cls = self._self_class(func.value)
+            if cls is not None:
+                target = self.ctx.modules.methods(cls).get(func.attr.value)
+        if isinstance(target, cst.FunctionDef):
+            return self.returned_element(target, position)
+        if target is not None:
+            return False
+        instances = self.instances(func)
+        if not instances or any(instance[0] != "class" for instance in instances):
+            return False
+        found = []
+        for instance in instances:
+            forward = self.ctx.modules.forward(instance[1])
+            if forward is None:
+                return None
+            found.append(self.returned_element(forward, position))
+        if any(f is False for f in found):
+            return None
+        return _merge(found, keep_direct=False)
+
+    def returned_element(self, func: cst.FunctionDef, position: int):
+        key = (func, position)
+        found = self._returns.get(key, _BUSY)
+        if found is not _BUSY:
+            return found
+        self._returns[key] = None
+        has_yield = any(self.index.inside(y, func) and self._function_of(y) is func for y in self.index.yields)
+        values = []
+        for statement in _returns_of(func, has_yield):
+            if statement is None or statement.value is None:
+                values = [None]
+                break
+            element = self._element(statement.value, position)
+            values.append(None if element is False else element)
+        result = _merge(values, keep_direct=False) if values else None
+        self._returns[key] = result
+        return result
 
     def _call_value(self, call: cst.Call) -> Value | None:
         func = call.func

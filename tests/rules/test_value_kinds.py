@@ -735,3 +735,53 @@ def test_loop_over_the_rows_of_a_probability():
             F.cross_entropy(out, t)
     """
     assert found(enumerate_loop, "TL202") == []  # not followed
+
+
+ACGAN = """
+from pytorch_lightning import LightningModule
+
+class Discriminator(nn.Module):
+    def __init__(self, n_classes):
+        super().__init__()
+        self.model = nn.Sequential(nn.Linear(784, 128), nn.LeakyReLU(0.2))
+        self.adv_layer = nn.Sequential(nn.Linear(128, 1), {sigmoid})
+        self.aux_layer = nn.Sequential(nn.Linear(128, n_classes), {softmax})
+
+    def forward(self, img):
+        out = self.model(img)
+        validity = self.adv_layer(out)
+        labels = self.aux_layer(out)
+        return validity, labels
+
+
+class ACGAN(LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.discriminator = Discriminator(10)
+
+    def adversarial_loss(self, y_hat, y):
+        return F.{bce}(y_hat, y)
+
+    def auxiliary_loss(self, y_hat, y):
+        return F.cross_entropy(y_hat, y)
+
+    def training_step(self, batch, batch_idx):
+        imgs, labels = batch
+        validity, pred_label = self.discriminator(imgs)
+        return self.adversarial_loss(validity, valid) + self.auxiliary_loss(pred_label, labels)
+"""
+
+
+def test_tuple_returning_forward_and_loss_helper_methods():
+    """nocotan/pytorch-lightning-gans#9: heads ending in Sigmoid/Softmax, a forward that
+    returns both, and the losses wrapped in helper methods."""
+    body = ACGAN.format(sigmoid="nn.Sigmoid()", softmax="nn.Softmax()", bce="binary_cross_entropy")
+    (bce,) = diagnostics(body, "TL201")
+    assert "passed to `self.adversarial_loss`" in bce.message and bce.fix is None
+    (ce,) = diagnostics(body, "TL202")
+    assert "passed to `self.auxiliary_loss`" in ce.message and ce.fix is None
+    fixed = ACGAN.format(sigmoid="nn.Identity()", softmax="nn.Identity()", bce="binary_cross_entropy_with_logits")
+    assert found(fixed, "TL201") == [] and found(fixed, "TL202") == []
+    # a helper that does more than return the loss of its first parameter is not followed
+    other = body.replace("return F.cross_entropy(y_hat, y)", "return F.cross_entropy(y_hat.log(), y)")
+    assert found(other, "TL202") == []

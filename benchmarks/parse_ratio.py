@@ -9,6 +9,8 @@ inference (see tests/test_analysis_linear.py). Times are CPU time of this proces
 load on the machine does not count), each the best of --repeat runs, after one warm-up
 lint so that one-time loading is not charged to the first file.
 Files that do not mention torch are skipped, as the linter skips them without parsing.
+One project index is shared by all files, as in a CLI run (the other files a file
+imports are read once, not once per file).
 Prints the --top files by ratio and the maximum; with --fail-above R, exits 1 when some
 file's ratio is above R.
 """
@@ -63,6 +65,25 @@ def warm_up(settings: LintSettings) -> None:
     lint_source(_WARM_UP, "warm_up.py", settings)
 
 
+_INDEX: list = []
+
+
+def project_view(path: Path, source: str, settings: LintSettings):
+    """One project index for the whole run, as the CLI keeps one per run: reading the
+    other files of the project is not charged again to every file. None if the engine
+    has no project index (then lint_source makes its own)."""
+    try:
+        from tensorlint.semantics.project import ProjectIndex, ProjectView
+    except ImportError:
+        return None
+    try:
+        if not _INDEX:
+            _INDEX.append(ProjectIndex(None, extend_module_bases=settings.extend_module_bases))
+        return ProjectView(_INDEX[0], str(path), source)
+    except TypeError:  # another signature: let the engine build its own
+        return None
+
+
 def measure(path: Path, settings: LintSettings, repeat: int) -> tuple[float, float, int] | None:
     """(parse seconds, lint seconds, lines), or None if the file is skipped."""
     try:
@@ -75,7 +96,7 @@ def measure(path: Path, settings: LintSettings, repeat: int) -> tuple[float, flo
         parse = best_time(lambda: cst.parse_module(source), repeat)
     except Exception:  # noqa: BLE001 - unparsable files are the parser's business
         return None
-    lint = best_time(lambda: lint_source(source, str(path), settings), repeat)
+    lint = best_time(lambda: lint_source(source, str(path), settings, project_view(path, source, settings)), repeat)
     return parse, lint, source.count("\n") + 1
 
 

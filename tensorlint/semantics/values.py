@@ -635,7 +635,13 @@ class _Analysis:
             forward = self.ctx.modules.forward(instance[1])
             if forward is None:
                 return None
-            found.append(self.returned_element(forward, position))
+            element = self.returned_element(forward, position)
+            if element is not None and element is not False:
+                origin = f"`{instance[1].name.value}.forward`"
+                if element.origin:
+                    origin += f", which returns {element.origin}"
+                element = replace(element, origin=origin)
+            found.append(element)
         if any(f is False for f in found):
             return None
         return _merge(found, keep_direct=False)

@@ -778,6 +778,7 @@ def test_tuple_returning_forward_and_loss_helper_methods():
     body = ACGAN.format(sigmoid="nn.Sigmoid()", softmax="nn.Softmax()", bce="binary_cross_entropy")
     (bce,) = diagnostics(body, "TL201")
     assert "passed to `self.adversarial_loss`" in bce.message and bce.fix is None
+    assert "`Discriminator.forward`, which returns an `nn.Sequential` ending in `nn.Sigmoid()`" in bce.message
     (ce,) = diagnostics(body, "TL202")
     assert "passed to `self.auxiliary_loss`" in ce.message and ce.fix is None
     fixed = ACGAN.format(sigmoid="nn.Identity()", softmax="nn.Identity()", bce="binary_cross_entropy_with_logits")

@@ -31,7 +31,7 @@ _RECURSION_LIMIT = 20_000
 # CPython's compiler recurses in C under the Python recursion limit (times a factor):
 # it is asked under the interpreter's default limit, which is both what `python file.py`
 # allows and safe for the C stack (under 20,000 a long `a + a + ...` overflows it).
-_PYTHON_DEFAULT_RECURSION_LIMIT = sys.getrecursionlimit()
+_PYTHON_DEFAULT_RECURSION_LIMIT = min(sys.getrecursionlimit(), 1000)  # CPython's default
 if sys.getrecursionlimit() < _RECURSION_LIMIT:
     sys.setrecursionlimit(_RECURSION_LIMIT)
 # Files that never mention torch hold no tensor code; they are not even parsed.

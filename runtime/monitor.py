@@ -129,7 +129,7 @@ def _output_tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:
     return [t for item in items for t in _output_tensors(item, depth + 1)]
 
 
-def attention_peaks(q: Any, k: Any, mask: Any, is_causal: bool, scale: float | None, budget: int = 65536) -> torch.Tensor | None:
+def attention_peaks(q: Any, k: Any, mask: Any, is_causal: bool, scale: float | None, budget: int = 4096) -> torch.Tensor | None:
     """The largest attention probability of a strided subset of query rows, recomputed for sdpa.
 
     ``F.scaled_dot_product_attention`` never materialises its softmax, so a peaked attention

@@ -215,6 +215,9 @@ def non_finite(layers: list[dict], inputs: NonFiniteInputs | None = None) -> Fin
 
 
 def activation_findings(layers: list[dict], opts: Options, inputs: NonFiniteInputs | None = None) -> list[Finding]:
-    out = [f for layer in layers for check in (saturation, dead_units, bn_mismatch) if (f := check(layer, opts))]
+    # A layer that produced NaN/Inf is reported once, as non-finite: NaN is neither positive nor
+    # saturated, so its dead-unit and saturation figures are consequences, not causes.
+    healthy = [layer for layer in layers if not layer["nonfinite_calls"]]
+    out = [f for layer in healthy for check in (saturation, dead_units, bn_mismatch) if (f := check(layer, opts))]
     nf = non_finite(layers, inputs)
     return out + ([nf] if nf else [])

@@ -200,7 +200,7 @@ class GradientChecks:
             ratio = sq_d.sqrt() / sq_w.sqrt().clamp(min=1e-30)
             acc["ratio"].index_add_(0, idx, torch.where(sq_w > 0, ratio, 0.0))
             acc["ratio_steps"].index_add_(0, idx, (sq_w > 0).to(f))
-            acc["changed"].index_add_(0, idx, (sq_d > 0).to(f))
+            acc["changed"].index_add_(0, idx, (sq_d != 0).to(f))  # NaN counts as changed
 
     # ---- loss ------------------------------------------------------------------------------------
     def observe_loss(self, loss: torch.Tensor) -> None:
@@ -344,8 +344,8 @@ class GradientChecks:
         if o.grad_update_ratio:
             for p in params:
                 steps = host["ratio_steps"][p.index]
-                if not p.sampled or not p.in_optimizer:
-                    continue
+                if not p.sampled or not p.in_optimizer or math.isfinite(host["first_bad"][p.index]):
+                    continue  # a NaN gradient is reported as non-finite-gradient, not as its consequences
                 changed = host["changed"][p.index]
                 if p.sampled >= o.unchanged_steps and changed == 0:
                     out.append(

@@ -246,3 +246,26 @@ def test_gradient_checks_can_be_turned_off():
     model = _Unused(False)
     report = _train(model, mon_kwargs={"grad_checks": False})
     assert not _grad_findings(report) and report.summary["optimizer_steps"] == 0
+
+
+def test_one_nan_weight_in_training_gives_one_row_per_cause():
+    """Issue 10 item 9: a NaN weight makes NaN activations, gradients and updates; report the causes only."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from resnet_helpers import ResNet18
+
+    model = ResNet18()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    with torch.no_grad():
+        model.layer2[0].conv1.weight[0, 0, 0, 0] = float("nan")
+    with Monitor(model, every=1, grad_every=1) as mon:
+        for _ in range(3):
+            opt.zero_grad()
+            model(torch.randn(8, 3, 16, 16)).sum().backward()
+            opt.step()
+    report = mon.report()
+    assert {f.kind for f in report.findings} == {"non-finite", "non-finite-gradient"}, report.findings
+    assert only(report, "non-finite").module == "layer2.0.conv1"
+    assert only(report, "non-finite-gradient").details["step"] == 0

@@ -37,7 +37,7 @@ class FileResult:
     fix_error: str | None = None
     internal_error: str | None = None
     text: str | None = None  # the final text, kept for stdin and for rendering
-    deps: dict = field(default_factory=dict)  # other project files consulted: path -> content hash
+    deps: dict = field(default_factory=dict)  # other project files consulted: path -> "hash:size:mtime"
     facts: dict = field(default_factory=dict)  # facts this worker extracted: content hash -> facts
     encoding: str | None = None  # how the file was decoded (to write stdin's fixed text back the same way)
     write_error: str | None = None  # --fix could not write the file: nothing was fixed
@@ -355,8 +355,6 @@ def check_files(
     files import (the configuration's folder). `file_timeout`: see `run_jobs`."""
     results: list[FileResult] = []
     root = str(project_root) if project_root is not None else None
-    _FACTS.clear()
-    _FACTS.update(cache.facts())
     _INDEXES.clear()
     hashes = ProjectIndex(None)  # content hashes of dependencies, read once per run
     jobs: list[Job] = []
@@ -382,6 +380,9 @@ def check_files(
         keys[path] = key
         jobs.append(Job(path, data, settings, mode, unsafe, project_root=root))
     workers = workers or os.cpu_count() or 1
+    _FACTS.clear()
+    if jobs:
+        _FACTS.update(cache.facts())  # read only when something is checked (a warm run skips it)
     for result in run_jobs(jobs, workers, progress, file_timeout):
         cache.add_facts(result.facts)
         if result.cacheable and result.internal_error is None and not result.fixed and not result.fix_error \
@@ -409,8 +410,9 @@ def _from_cache(entry, path: str, hashes: ProjectIndex) -> list[Diagnostic] | No
 
 
 def _deps_unchanged(deps: dict, hashes: ProjectIndex) -> bool:
-    """Every project file the cached findings consulted still has the same content."""
-    return all(hashes.content_hash(Path(path)) == digest for path, digest in deps.items())
+    """Every project file the cached findings consulted still has the same content
+    (same size and modification time, or else the same content hash)."""
+    return all(hashes.unchanged(Path(path), recorded) for path, recorded in deps.items())
 
 
 def _with_filename(diagnostic: Diagnostic, path: str) -> Diagnostic:

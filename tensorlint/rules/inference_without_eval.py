@@ -316,11 +316,13 @@ class InferenceWithoutEval(Rule):
                 for name in {n for n in site.positional if n} | {n for _, n in site.keywords if n}:
                     if "." in name and not name.startswith(f"{frame.self_name}."):
                         continue
+                    bindings = frame.scope.bindings.get(name) if frame.scope is not None and "." not in name else None
+                    initial = grad.binding_mode(bindings, name, frame.scope) if bindings else None
+                    if initial not in ("train", "param") and not frame.events_for(name):
+                        continue  # nothing says it is a model: do not read the callee's file
                     summary = calls.project_effect(site, name)
                     if summary is None or summary.get("infers") is None:
                         continue
-                    bindings = frame.scope.bindings.get(name) if frame.scope is not None and "." not in name else None
-                    initial = grad.binding_mode(bindings, name, frame.scope) if bindings else None
                     if calls.mode_at(name, site.point, initial) != "train":
                         continue
                     self._report_call(site, name, summary)

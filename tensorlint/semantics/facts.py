@@ -29,7 +29,7 @@ import ast
 import builtins
 import re
 
-FACTS_VERSION = 4
+FACTS_VERSION = 5
 
 _MODE_WORDS = re.compile(r"dropout|batchnorm|batch_norm|transformer|\.training\b", re.IGNORECASE)
 _SETS_OWN_MODE = re.compile(r"\.eval\(\)|\.train\(|def train\b|requires_grad_\(False\)")
@@ -43,6 +43,9 @@ NEUTRAL_METHODS = frozenset(
 )
 SUBMODULE_METHODS = frozenset({"modules", "children", "named_modules", "named_children"})
 _BUILTINS = frozenset(dir(builtins))
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.Pass, ast.alias, ast.arg})
+# Methods whose `self.<attr> = Layer(...)` assignments say what the module holds.
+_BUILDER = re.compile(r"^(__init__|_?build\w*|_?init\w*|_?make\w*|_?setup\w*|_?create\w*|reset_parameters)$")
 _PROB_FUNCS = frozenset({"softmax", "sigmoid"})
 _LOGPROB_FUNCS = frozenset({"log_softmax"})
 
@@ -211,7 +214,13 @@ class _FunctionWalker:
 
     def expr(self, node: ast.AST) -> None:
         """Events in an expression, innermost calls first (evaluation order)."""
-        if isinstance(node, ast.Lambda):
+        kind = type(node)
+        if kind in _LEAVES:
+            return  # names, constants and the like hold no call
+        if kind is ast.Attribute:
+            self.expr(node.value)
+            return
+        if kind is ast.Lambda:
             return
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             self.cond += 1
@@ -394,7 +403,7 @@ def _self_layers(methods: list, self_name_of) -> dict[str, dict]:
     layers: dict[str, dict] = {}
     for method in methods:
         self_name = self_name_of(method)
-        if self_name is None:
+        if self_name is None or not _BUILDER.match(method.name):
             continue
         for node in ast.walk(method):
             if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Call):

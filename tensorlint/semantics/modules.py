@@ -347,6 +347,8 @@ class ModuleInference:
         qualname = self._names.qualified_name(func)
         if qualname is None or qualname.startswith(("torch.", "builtins.")):
             return None
+        if not qualname.rsplit(".", 1)[-1][:1].isupper():
+            return None  # classes are capitalised; functions are not asked about (each costs a file read)
         return qualname if self._project.is_module_class(qualname) else None
 
     def is_stateful_construction(self, call: cst.Call) -> bool:

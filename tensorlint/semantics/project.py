@@ -605,8 +605,31 @@ class ProjectIndex:
 
     # -- cache support ------------------------------------------------------------------
     def digest(self, paths) -> dict[str, str]:
-        """Content hashes of the given files, as read in this run."""
-        return {str(path): self.content_hash(path) for path in paths}
+        """"hash:size:mtime_ns" of the given files: the content as read in this run, and
+        the file's stat so that a later run can skip re-hashing an untouched file."""
+        out = {}
+        for path in paths:
+            try:
+                stat = path.stat()
+                out[str(path)] = f"{self.content_hash(path)}:{stat.st_size}:{stat.st_mtime_ns}"
+            except OSError:
+                out[str(path)] = ""
+        return out
+
+    def unchanged(self, path: Path, recorded: str) -> bool:
+        """A file still matches what `digest` recorded for it."""
+        key = ("unchanged", path, recorded)
+        found = self._memo.get(key)
+        if found is None:
+            digest, _, stat_part = recorded.partition(":")
+            try:
+                stat = path.stat()
+                same_stat = stat_part == f"{stat.st_size}:{stat.st_mtime_ns}"
+            except OSError:
+                same_stat = False
+            found = (same_stat or (bool(digest) and self.content_hash(path) == digest), set())
+            self._memo[key] = found
+        return found[0]
 
 
 def _is_torch_module_base(qualname: str) -> bool:

@@ -29,7 +29,7 @@ import ast
 import builtins
 import re
 
-FACTS_VERSION = 5
+FACTS_VERSION = 6
 
 _MODE_WORDS = re.compile(r"dropout|batchnorm|batch_norm|transformer|\.training\b", re.IGNORECASE)
 _SETS_OWN_MODE = re.compile(r"\.eval\(\)|\.train\(|def train\b|requires_grad_\(False\)")
@@ -427,8 +427,11 @@ def _self_name(func) -> str | None:
     return args[0].arg if args else None
 
 
-def extract(source: str) -> dict | None:
-    """Facts for one file's text; None when it does not parse."""
+def extract(source: str, bodies: bool = True) -> dict | None:
+    """Facts for one file's text; None when it does not parse. Without `bodies`, only
+    what names and classes a file defines (functions and methods are `{"line": n,
+    "lazy": True}`): most questions about another file stop there, and walking every
+    function body of a large file costs more than parsing it."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -441,9 +444,12 @@ def extract(source: str) -> dict | None:
     try:
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
-                classes[node.name] = _class_facts(node, imports, lines)
+                classes[node.name] = _class_facts(node, imports, lines, bodies)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                functions[node.name] = function_facts(node, imports, None, functions, node.name)
+                if bodies:
+                    functions[node.name] = function_facts(node, imports, None, functions, node.name)
+                else:
+                    functions[node.name] = {"line": node.lineno, "lazy": True}
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 callee = dotted(node.value.func)
                 for target in node.targets:
@@ -454,12 +460,15 @@ def extract(source: str) -> dict | None:
     return {"version": FACTS_VERSION, "imports": imports, "classes": classes, "functions": functions, "globals": globals_}
 
 
-def _class_facts(node: ast.ClassDef, imports: dict[str, str], lines: list[str]) -> dict:
+def _class_facts(node: ast.ClassDef, imports: dict[str, str], lines: list[str], bodies: bool = True) -> dict:
     text = "\n".join(lines[node.lineno - 1 : getattr(node, "end_lineno", node.lineno)])
     methods_nodes = [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     methods: dict[str, dict] = {}
     for method in methods_nodes:
-        methods[method.name] = function_facts(method, imports, _self_name(method), methods, method.name)
+        if bodies:
+            methods[method.name] = function_facts(method, imports, _self_name(method), methods, method.name)
+        else:
+            methods[method.name] = {"line": method.lineno, "lazy": True}
     return {
         "line": node.lineno,
         "bases": [b for b in (dotted(base) for base in node.bases) if b is not None],

@@ -119,35 +119,46 @@ class ProjectIndex:
     def set_source(self, path: Path, text: str) -> None:
         """The text being checked wins over the disk (stdin, unsaved editor buffers)."""
         self._sources[path] = text.encode("utf-8")
-        self._files.pop(path, None)
+        self._files.pop((path, False), None)
+        self._files.pop((path, True), None)
 
-    def file(self, path: Path) -> tuple[str, dict | None] | None:
+    def file(self, path: Path, bodies: bool = False) -> tuple[str, dict | None] | None:
+        """(content hash, facts) of a file; `bodies` for the facts of every function
+        body too (read only when a function's or a forward's summary is asked)."""
         for reading in self._reading:
             reading.add(path)
-        found = self._files.get(path)
+        key_of = (path, bodies)
+        found = self._files.get(key_of)
         if found is None:
             data = self._sources.get(path)
             if data is None:
                 try:
+                    if not path.is_file():
+                        return None  # FIFOs and devices are never read
                     data = path.read_bytes()
                 except OSError:
                     return None
             key = _content_hash(data)
-            facts = self.facts_cache.get(key)
+            cache_key = f"{key}+bodies" if bodies else key
+            facts = self.facts_cache.get(cache_key)
             if facts is None:
                 try:
-                    facts = extract(data.decode("utf-8-sig"))
+                    facts = extract(data.decode("utf-8-sig"), bodies)
                 except (UnicodeDecodeError, ValueError):
                     facts = None
-                self.facts_cache[key] = facts
-                self.new_facts[key] = facts
+                self.facts_cache[cache_key] = facts
+                self.new_facts[cache_key] = facts
             found = (key, facts)
-            self._files[path] = found
+            self._files[key_of] = found
         return found
+
+    def full_facts(self, path: Path) -> dict | None:
+        found = self.file(path, bodies=True)
+        return found[1] if found is not None else None
 
     def content_hash(self, path: Path) -> str:
         """The file's content hash ("" if unreadable), without extracting facts."""
-        found = self._files.get(path)
+        found = self._files.get((path, False)) or self._files.get((path, True))
         if found is not None:
             return found[0]
         try:
@@ -357,7 +368,8 @@ class ProjectIndex:
 
         def compute():
             result = None
-            cls = self._class(path, name)
+            full = self.full_facts(path)
+            cls = full["classes"].get(name) if full is not None else None
             if cls is not None and depth <= _MAX_DEPTH:
                 forward = cls["methods"].get("forward")
                 if forward is not None:
@@ -414,7 +426,7 @@ class ProjectIndex:
     # -- functions --------------------------------------------------------------------
     def _function(self, path: Path, name: str) -> tuple[dict | None, dict | None]:
         """(facts of the function or method `name`, facts of its class or None)."""
-        facts = self.facts(path)
+        facts = self.full_facts(path)
         if facts is None:
             return None, None
         if name in facts["functions"]:

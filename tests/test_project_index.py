@@ -617,3 +617,44 @@ def test_a_project_checked_from_another_folder_without_configuration(tmp_path):
     elsewhere.mkdir()
     out = run_cli("check", "--no-cache", "--isolated", "--select", "TL103", "--output-format", "concise", str(root), cwd=elsewhere)
     assert [line.split(":")[1] for line in out.stdout.splitlines() if "TL103" in line] == ["14", "21", "27"]
+
+
+def test_trainer_class_that_trains_its_model_and_never_sets_a_mode():
+    # reduced from giotto-deep#40: the model comes in through the constructor
+    code = textwrap.dedent("""
+    import copy
+    import torch
+
+    class Pipeline:
+        def __init__(self, model, loss_fn, loader):
+            self.model = model
+            self.initial = copy.deepcopy(self.model)
+            self.loss_fn = loss_fn
+            self.loader = loader
+
+        def _train_loop(self):
+            for x, y in self.loader:
+                loss = self.loss_fn(self.model(x), y)
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+
+        def _val_loop(self):
+            with torch.no_grad():
+                for x, y in self.loader:
+                    pred = self.model(x)
+                    val = self.loss_fn(pred, y)
+
+        def train(self, optimizer):
+            self.optimizer = optimizer(self.model.parameters())
+            for epoch in range(3):
+                self._train_loop()
+                self._val_loop()
+    """)
+    [diag] = lint(code, select=("TL103",))
+    assert diag.location.row == 22 and "`_train_loop()` trains it" in diag.message
+    twin = code.replace("    def _val_loop(self):\n", "    def _val_loop(self):\n        self.model.eval()\n")
+    assert lint(twin, select=("TL103",)) == []
+    handed_off = code.replace("            self._val_loop()", "            self._val_loop()\n            evaluate(self.model)")
+    assert "evaluate(self.model)" in handed_off
+    assert lint(handed_off, select=("TL103",)) == []

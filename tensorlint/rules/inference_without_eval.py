@@ -56,7 +56,10 @@ class InferenceWithoutEval(Rule):
       `self.model(x)` when another method of the class calls it right after
       `self.model.train()` (`fit()` then `self.validate()`); a nested function's
       closure variable when the enclosing function calls it with the model in
-      training mode;
+      training mode; a class's `self.model` when another method of the class trains
+      it (calls it with autograd on, steps, and its `.parameters()` feed an optimizer)
+      and nothing in the class ever sets its mode or hands it to a function that
+      might (a module starts in training mode);
     - **across files**, reported at the call: a helper of another project file
       (`evaluate(model, loader)` in `engine.py`) that calls the model under `no_grad`
       without setting its mode, handed a model that is provably in training mode.
@@ -126,14 +129,26 @@ class InferenceWithoutEval(Rule):
         self._unused: set = set()
         self._self_calls: dict = {}  # method frame -> attributes of self it calls
         self._assigned: dict = {}  # call -> the plain names its result is assigned to
+        self._steps: set = set()  # functions that call `.backward()` or `.step()`
+        self._parameters_of: dict = {}  # method frame -> `attr.parameters` it calls on self
+        self._grad_calls: dict = {}  # method frame -> attributes of self it calls with autograd on
 
     def visit_Call(self, node: cst.Call) -> None:
         grad = self.ctx.grad
         frame = grad.frame
         func = node.func
-        if type(func) is cst.Attribute and type(func.value) is cst.Name and frame is not None and frame.self_name:
-            if func.value.value == frame.self_name:
+        if type(func) is cst.Attribute and frame is not None:
+            if func.attr.value in ("backward", "step"):
+                self._steps.add(frame)  # a training step in this function
+            elif func.attr.value == "parameters" and frame.self_name:
+                receiver = self.ctx.code_for(func.value)
+                if receiver.startswith(frame.self_name + "."):
+                    # `self.model.parameters()`: what an optimizer is built from
+                    self._parameters_of.setdefault(frame, set()).add(receiver[len(frame.self_name) + 1 :] + ".parameters")
+            if type(func.value) is cst.Name and frame.self_name and func.value.value == frame.self_name:
                 self._self_calls.setdefault(frame, set()).add(func.attr.value)  # `self.x(...)`, any grad mode
+                if not grad.grad_disabled() and grad.grad_state() != "unknown":
+                    self._grad_calls.setdefault(frame, set()).add(func.attr.value)
         if not grad.grad_disabled():
             return
         if frame is None or frame.scope is None:
@@ -258,7 +273,30 @@ class InferenceWithoutEval(Rule):
         if caller is not None:
             self._report(cand, caller, name=name, via=via)
             return True
+        trainer = self._trained_by_class(frame, attr)
+        if trainer is not None:
+            self._report(cand, trainer, name=name, via=via, trained=True)
+            return True
         return False
+
+    def _trained_by_class(self, frame: Frame, attr: str) -> str | None:
+        """A method of the class that trains `self.<attr>` (calls it with autograd on and
+        steps), when nothing in the class ever sets its mode or hands it to another
+        function: a module starts in training mode and stays there (giotto-deep#40)."""
+        methods = [f for f in self.ctx.grad.frames.values() if f.cls is frame.cls and f.self_name]
+        trainer = None
+        optimized = False
+        calls = self.ctx.calls
+        for method in methods:
+            name = f"{method.self_name}.{attr}"
+            if any(e.name in (name, method.self_name) or e.name.startswith(name + ".") for e in method.events):
+                return None  # the class sets a mode somewhere (`self.model.eval()`, `self.train()`)
+            if any(site.passes(name) and calls._effect(site, name) != "neutral" for site in calls.sites.get(method, ())):
+                return None  # handed to a function that may set its mode
+            if attr in self._grad_calls.get(method, ()) and method in self._steps and method is not frame:
+                trainer = trainer or method.name
+            optimized = optimized or f"{attr}.parameters" in self._parameters_of.get(method, ())
+        return trainer if optimized else None
 
     def _self_callers_mode(self, frame: Frame, attr: str, depth: int, seen: set) -> str | None:
         if depth > _MAX_CALLER_DEPTH or frame in seen:
@@ -375,10 +413,18 @@ class InferenceWithoutEval(Rule):
                     return f"train:{caller.name}"
         return None
 
-    def _report(self, cand: _Candidate, caller: str | None, name: str | None = None, via: str | None = None) -> None:
+    def _report(
+        self, cand: _Candidate, caller: str | None, name: str | None = None, via: str | None = None, trained: bool = False
+    ) -> None:
         name = name or cand.name
         subject = f"`{name}`" if via is None else f"`{name}` (through `{via}()`)"
-        if caller is None:
+        if trained:
+            message = (
+                f"{subject} is called under `{cand.label}` while still in training mode: `{caller}()` trains it "
+                f"and nothing in the class calls `{name}.eval()` (dropout and batch norm stay active); call "
+                f"`{name}.eval()` first"
+            )
+        elif caller is None:
             message = (
                 f"{subject} is called under `{cand.label}` while still in training mode (dropout and "
                 f"batch norm stay active); call `{name}.eval()` first"

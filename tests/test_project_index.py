@@ -658,3 +658,62 @@ def test_trainer_class_that_trains_its_model_and_never_sets_a_mode():
     handed_off = code.replace("            self._val_loop()", "            self._val_loop()\n            evaluate(self.model)")
     assert "evaluate(self.model)" in handed_off
     assert lint(handed_off, select=("TL103",)) == []
+
+
+GAN_MODELS = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(nn.Linear(784, 1), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 3)
+
+    def forward(self, x):
+        return F.softmax(self.fc(x), dim=1)
+
+
+def predict_proba(model, x):
+    return F.softmax(model(x), dim=-1)
+"""
+GAN_TRAIN = """
+import torch
+import torch.nn as nn
+from gan.models import Discriminator, Classifier, predict_proba
+
+adversarial_loss = nn.BCELoss()
+ce = nn.CrossEntropyLoss()
+
+D = Discriminator()
+C = Classifier()
+for real in []:
+    loss = adversarial_loss(D(real), torch.ones(1))
+    loss2 = ce(C(real), torch.zeros(1).long())
+    p = predict_proba(C, real)
+    lp = torch.log(p)
+"""
+
+
+def test_what_a_model_of_another_file_returns(tmp_path):
+    files = {"pyproject.toml": "[tool.tensorlint]\n", "gan/__init__.py": "", "gan/models.py": GAN_MODELS, "train.py": GAN_TRAIN}
+    root = write(tmp_path, files)
+    out = run_cli("check", "--no-cache", "--select", "TL201,TL202,TL203", "--output-format", "concise", cwd=root).stdout
+    found = sorted((line.split(":")[1], line.split(" ")[1]) for line in out.splitlines() if ": TL" in line)
+    assert found == [("12", "TL201"), ("13", "TL202"), ("15", "TL203")]
+    # clean twin: logits out of the models, losses and log that expect them
+    twin_models = GAN_MODELS.replace("nn.Sequential(nn.Linear(784, 1), nn.Sigmoid())", "nn.Sequential(nn.Linear(784, 1))")
+    twin_models = twin_models.replace("return F.softmax(self.fc(x), dim=1)", "return self.fc(x)")
+    twin_models = twin_models.replace("return F.softmax(model(x), dim=-1)", "return F.log_softmax(model(x), dim=-1)")
+    twin_train = GAN_TRAIN.replace("nn.BCELoss()", "nn.BCEWithLogitsLoss()").replace("torch.log(p)", "p.exp()")
+    root2 = write(tmp_path / "twin", {**files, "gan/models.py": twin_models, "train.py": twin_train})
+    assert run_cli("check", "--no-cache", "--select", "TL201,TL202,TL203", cwd=root2).returncode == 0

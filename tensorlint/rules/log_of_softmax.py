@@ -22,6 +22,12 @@ _LOG_SOFTMAX = {
     "torch.special.softmax": "torch.special.log_softmax",
 }
 LOGSIGMOID = "torch.nn.functional.logsigmoid"
+# Imports from these are never the project's own helpers.
+_LIBRARIES = frozenset(
+    {"torch", "torchvision", "torchaudio", "numpy", "scipy", "math", "os", "sys", "typing", "collections",
+     "functools", "itertools", "dataclasses", "argparse", "logging", "json", "re", "time", "random", "copy",
+     "pathlib", "warnings", "transformers", "timm", "einops", "tqdm", "PIL", "matplotlib", "pandas", "sklearn"}
+)
 # Callee names that make a probability: a file without any has nothing for this rule.
 _ACTIVATION_NAMES = frozenset(
     {"softmax", "sigmoid", "expit", "log_softmax", "logsigmoid", "Softmax", "Sigmoid", "Softmax2d", "LogSoftmax", "LogSigmoid"}
@@ -102,10 +108,20 @@ class LogOfSoftmax(Rule):
             self._waiting.append((node, operand))
 
     def leave_Module(self, node: cst.Module) -> None:
-        if self._activation_seen:
+        if self._activation_seen or (self._waiting and self._imports_from_project()):
             for call, operand in self._waiting:
                 self._check(call, operand)
         self._waiting = []
+
+    def _imports_from_project(self) -> bool:
+        """The file imports names that may be the project's own (a helper of another
+        file may return the probability): anything but well-known libraries."""
+        for bindings in self.ctx.scopes.module_scope.bindings.values():
+            for binding in bindings:
+                if binding.kind == "import" and binding.qualname:
+                    if binding.qualname.split(".", 1)[0] not in _LIBRARIES:
+                        return True
+        return False
 
     def _check(self, node: cst.Call, operand: cst.BaseExpression) -> None:
         value = value_info(self.ctx, operand)

@@ -11,7 +11,7 @@ import pkgutil
 
 from tensorlint.rules.base import Rule
 
-_NOT_RULES = {"base", "fixes"}
+_NOT_RULES = {"base", "fixes", "loss_input"}
 
 
 @functools.cache

@@ -5,13 +5,11 @@ from __future__ import annotations
 import libcst as cst
 
 from tensorlint.diagnostics import Applicability
-from tensorlint.rules.base import Rule
-from tensorlint.semantics.calls import callee_name
+from tensorlint.rules.loss_input import LossInputRule
 from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
 from tensorlint.semantics.dataflow import (
     SOFTMAX,
     describe_origin,
-    loss_call_shape,
     loss_on_activation,
     sibling_function,
 )
@@ -20,7 +18,7 @@ BCE_FUNCTION = "torch.nn.functional.binary_cross_entropy"
 BCE_MODULE = "torch.nn.BCELoss"
 
 
-class SigmoidThenBce(Rule):
+class SigmoidThenBce(LossInputRule):
     """## What it does
     Flags `F.binary_cross_entropy` and `nn.BCELoss` applied to the output of a sigmoid
     (`torch.sigmoid`, `F.sigmoid`, `torch.special.expit`, `x.sigmoid()`, or an
@@ -89,36 +87,11 @@ class SigmoidThenBce(Rule):
     """
 
     code = "TL201"
+    loss_function = BCE_FUNCTION
+    loss_class_name = "BCELoss"
     name = "sigmoid-then-bce"
     summary = "Binary cross-entropy on a `sigmoid` output; use `binary_cross_entropy_with_logits`"
     fix_applicability = Applicability.UNSAFE
-
-    def __init__(self, *args) -> None:
-        super().__init__(*args)
-        # Calls of possible loss objects are only worth the file-wide value analysis when
-        # the file builds the loss class somewhere; until one is seen they wait here.
-        self._loss_built = False
-        self._waiting: list = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if not self._loss_built and callee_name(node.func) == "BCELoss":
-            self._loss_built = True
-
-    def leave_Call(self, node: cst.Call) -> None:
-        # after the arguments: an inline `nn.BCELoss()(...)` has been seen by then
-        shape = loss_call_shape(self.ctx, node, BCE_FUNCTION)
-        if shape is None:
-            return
-        if shape == "object" and not self._loss_built:
-            self._waiting.append(node)
-            return
-        self._check(node, shape)
-
-    def leave_Module(self, node: cst.Module) -> None:
-        if self._loss_built:
-            for call in self._waiting:
-                self._check(call, "object")
-        self._waiting = []
 
     def _check(self, node: cst.Call, shape: str) -> None:
         found = loss_on_activation(self.ctx, node, BCE_FUNCTION, BCE_MODULE, shape)

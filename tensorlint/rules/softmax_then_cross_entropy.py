@@ -5,15 +5,13 @@ from __future__ import annotations
 import libcst as cst
 
 from tensorlint.diagnostics import Applicability
-from tensorlint.rules.base import Rule
-from tensorlint.semantics.calls import callee_name
+from tensorlint.rules.loss_input import LossInputRule
 from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
 from tensorlint.semantics.dataflow import (
     SIGMOID,
     SOFTMAX,
     argument,
     describe_origin,
-    loss_call_shape,
     loss_on_activation,
 )
 
@@ -21,7 +19,7 @@ CE_FUNCTION = "torch.nn.functional.cross_entropy"
 CE_MODULE = "torch.nn.CrossEntropyLoss"
 
 
-class SoftmaxThenCrossEntropy(Rule):
+class SoftmaxThenCrossEntropy(LossInputRule):
     """## What it does
     Flags `F.cross_entropy` and `nn.CrossEntropyLoss` whose input (the first
     argument, not the target) holds a probability: the output of a softmax
@@ -82,36 +80,11 @@ class SoftmaxThenCrossEntropy(Rule):
     """
 
     code = "TL202"
+    loss_function = CE_FUNCTION
+    loss_class_name = "CrossEntropyLoss"
     name = "softmax-then-cross-entropy"
     summary = "Cross-entropy on a `softmax` output; it applies log-softmax itself, pass the logits"
     fix_applicability = Applicability.UNSAFE
-
-    def __init__(self, *args) -> None:
-        super().__init__(*args)
-        # Calls of possible loss objects are only worth the file-wide value analysis when
-        # the file builds the loss class somewhere; until one is seen they wait here.
-        self._loss_built = False
-        self._waiting: list = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if not self._loss_built and callee_name(node.func) == "CrossEntropyLoss":
-            self._loss_built = True
-
-    def leave_Call(self, node: cst.Call) -> None:
-        # after the arguments: an inline `nn.BCELoss()(...)` has been seen by then
-        shape = loss_call_shape(self.ctx, node, CE_FUNCTION)
-        if shape is None:
-            return
-        if shape == "object" and not self._loss_built:
-            self._waiting.append(node)
-            return
-        self._check(node, shape)
-
-    def leave_Module(self, node: cst.Module) -> None:
-        if self._loss_built:
-            for call in self._waiting:
-                self._check(call, "object")
-        self._waiting = []
 
     def _check(self, node: cst.Call, shape: str) -> None:
         found = loss_on_activation(self.ctx, node, CE_FUNCTION, CE_MODULE, shape)

@@ -15,6 +15,26 @@ from tensorlint.semantics.intent import recalibrates_batch_norm
 _MAX_CALLER_DEPTH = 3
 
 
+_BUILDER_WORDS = re.compile(
+    r"model|net|load|build|create|make|get_|init|from_|restore|clone|copy|compile|parallel|ddp|wrap", re.IGNORECASE
+)
+
+
+def _may_build_model(binding) -> bool:
+    """A binding that may hold a model: a parameter, a class construction
+    (`Net()`), or a call whose name says it builds or loads one (`load_model(path)`)."""
+    if binding.kind == "param":
+        return True
+    value = binding.value
+    if binding.kind != "assign" or type(value) is not cst.Call:
+        return False
+    while type(value) is cst.Call and type(value.func) is cst.Attribute and type(value.func.value) is cst.Call:
+        value = value.func.value  # `Net().to(device)`
+    func = value.func
+    last = func.attr.value if type(func) is cst.Attribute else func.value if type(func) is cst.Name else ""
+    return last[:1].isupper() or bool(_BUILDER_WORDS.search(last))
+
+
 def _short(path: str | None) -> str:
     return os.path.basename(path) if path else "?"
 
@@ -355,6 +375,8 @@ class InferenceWithoutEval(Rule):
                     if "." in name and not name.startswith(f"{frame.self_name}."):
                         continue
                     bindings = frame.scope.bindings.get(name) if frame.scope is not None and "." not in name else None
+                    if bindings and not frame.events_for(name) and not all(_may_build_model(b) for b in bindings):
+                        continue  # `hidden = f(x)`: not worth reading `f`'s file to find out
                     initial = grad.binding_mode(bindings, name, frame.scope) if bindings else None
                     if initial not in ("train", "param") and not frame.events_for(name):
                         continue  # nothing says it is a model: do not read the callee's file

@@ -717,3 +717,14 @@ def test_what_a_model_of_another_file_returns(tmp_path):
     twin_train = GAN_TRAIN.replace("nn.BCELoss()", "nn.BCEWithLogitsLoss()").replace("torch.log(p)", "p.exp()")
     root2 = write(tmp_path / "twin", {**files, "gan/models.py": twin_models, "train.py": twin_train})
     assert run_cli("check", "--no-cache", "--select", "TL201,TL202,TL203", cwd=root2).returncode == 0
+
+
+def test_facts_from_another_version_of_the_walk_are_not_trusted(tmp_path):
+    from tensorlint.semantics.project import _content_hash
+
+    root = project(tmp_path)
+    engine = root / "mypkg/engine.py"
+    stale = {_content_hash(engine.read_bytes()): {"version": 1, "imports": {}, "classes": {}, "functions": {}}}
+    index = ProjectIndex(root, facts_cache=stale)
+    view = ProjectView(index, str(root / "train.py"), (root / "train.py").read_text())
+    assert view.param_effect("mypkg.engine.train_one_epoch", "model")["mode"] == "train"

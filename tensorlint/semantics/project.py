@@ -28,7 +28,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from tensorlint.semantics.facts import extract
+from tensorlint.semantics.facts import FACTS_VERSION, extract
 
 _MAX_DEPTH = 5
 # Packages that are never the project, whatever the folder layout says.
@@ -141,13 +141,15 @@ class ProjectIndex:
             key = _content_hash(data)
             cache_key = f"{key}+bodies" if bodies else key
             facts = self.facts_cache.get(cache_key)
-            if facts is None:
+            if not isinstance(facts, dict) or facts.get("version") != FACTS_VERSION:
+                facts = None  # absent, or written by another version of the facts walk
                 try:
                     facts = extract(data.decode("utf-8-sig"), bodies)
                 except (UnicodeDecodeError, ValueError):
                     facts = None
-                self.facts_cache[cache_key] = facts
-                self.new_facts[cache_key] = facts
+                if facts is not None:
+                    self.facts_cache[cache_key] = facts
+                    self.new_facts[cache_key] = facts
             found = (key, facts)
             self._files[key_of] = found
         return found

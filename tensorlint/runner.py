@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import faulthandler
 import multiprocessing
 import os
 import signal
@@ -170,6 +171,10 @@ _WALL_FACTOR, _WALL_SLACK = 4, 10.0
 
 def _worker_main(conn) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
+    # A crash in a native parser is reported as a TL000 finding by the main process; a
+    # fault handler inherited from the parent (pytest enables one) would only print a
+    # stack dump on top of it.
+    faulthandler.disable()
     while True:
         try:
             job = conn.recv()

@@ -8,6 +8,7 @@ from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
 from tensorlint.rules.fixes import keep_parentheses, unparenthesize_for_argument
 from tensorlint.semantics.calls import callee_name
+from tensorlint.semantics.project import third_party
 from tensorlint.semantics.dataflow import (
     argument,
     sibling_function,
@@ -22,12 +23,6 @@ _LOG_SOFTMAX = {
     "torch.special.softmax": "torch.special.log_softmax",
 }
 LOGSIGMOID = "torch.nn.functional.logsigmoid"
-# Imports from these are never the project's own helpers.
-_LIBRARIES = frozenset(
-    {"torch", "torchvision", "torchaudio", "numpy", "scipy", "math", "os", "sys", "typing", "collections",
-     "functools", "itertools", "dataclasses", "argparse", "logging", "json", "re", "time", "random", "copy",
-     "pathlib", "warnings", "transformers", "timm", "einops", "tqdm", "PIL", "matplotlib", "pandas", "sklearn"}
-)
 # Callee names that make a probability: a file without any has nothing for this rule.
 _ACTIVATION_NAMES = frozenset(
     {"softmax", "sigmoid", "expit", "log_softmax", "logsigmoid", "Softmax", "Sigmoid", "Softmax2d", "LogSoftmax", "LogSigmoid"}
@@ -119,7 +114,7 @@ class LogOfSoftmax(Rule):
         for bindings in self.ctx.scopes.module_scope.bindings.values():
             for binding in bindings:
                 if binding.kind == "import" and binding.qualname:
-                    if binding.qualname.split(".", 1)[0] not in _LIBRARIES:
+                    if binding.qualname.split(".", 1)[0] not in third_party()["library_packages"]:
                         return True
         return False
 

@@ -31,9 +31,14 @@ import re
 
 FACTS_VERSION = 6
 
-_MODE_WORDS = re.compile(r"dropout|batchnorm|batch_norm|transformer|\.training\b", re.IGNORECASE)
-_SETS_OWN_MODE = re.compile(r"\.eval\(\)|\.train\(|def train\b|requires_grad_\(False\)")
-_APPLY_CHANGES_MODE = re.compile(r"\.eval\(|\.train\(|\btraining\b")
+# The mode vocabulary, shared with the in-file tracker (semantics/grad_mode.py).
+# Text of a class that makes it mode-dependent, and text that shows it sets its own mode.
+MODE_WORDS = re.compile(r"dropout|batchnorm|batch_norm|transformer|\.training\b", re.IGNORECASE)
+SETS_OWN_MODE = re.compile(r"\.eval\(\)|\.train\(|def train\b|requires_grad_\(False\)")
+# Text of a function given to `.apply()` that may change the mode.
+APPLY_CHANGES_MODE = re.compile(r"\.eval\(|\.train\(|\btraining\b")
+# torch.nn layers whose forward depends on the mode (with their default settings).
+MODE_DEPENDENT_LAYER_WORDS = ("Dropout", "BatchNorm", "Transformer")
 # Methods of nn.Module that return the module itself without changing its mode.
 NEUTRAL_METHODS = frozenset(
     {
@@ -41,6 +46,7 @@ NEUTRAL_METHODS = frozenset(
         "share_memory", "to_empty",
     }
 )
+# Methods handing out the submodules, whose mode the caller may then change.
 SUBMODULE_METHODS = frozenset({"modules", "children", "named_modules", "named_children"})
 _BUILTINS = frozenset(dir(builtins))
 _LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.Pass, ast.alias, ast.arg})
@@ -294,7 +300,7 @@ class _FunctionWalker:
             return False
         fn = node.args[0]
         if isinstance(fn, ast.Lambda):
-            return not _APPLY_CHANGES_MODE.search(ast.unparse(fn))
+            return not APPLY_CHANGES_MODE.search(ast.unparse(fn))
         return isinstance(fn, (ast.Name, ast.Attribute)) and "init" in (dotted(fn) or "").lower()
 
     # -- values ---------------------------------------------------------------------------
@@ -472,8 +478,8 @@ def _class_facts(node: ast.ClassDef, imports: dict[str, str], lines: list[str], 
     return {
         "line": node.lineno,
         "bases": [b for b in (dotted(base) for base in node.bases) if b is not None],
-        "mode_words": bool(_MODE_WORDS.search(text)),
-        "sets_own_mode": bool(_SETS_OWN_MODE.search(text)),
+        "mode_words": bool(MODE_WORDS.search(text)),
+        "sets_own_mode": bool(SETS_OWN_MODE.search(text)),
         "layers": _self_layers(methods_nodes, _self_name),
         "methods": methods,
     }

@@ -25,11 +25,18 @@ rules may collect candidates while visiting and decide in `leave_Module`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import libcst as cst
 
+from tensorlint.semantics.facts import (
+    APPLY_CHANGES_MODE,
+    MODE_DEPENDENT_LAYER_WORDS,
+    MODE_WORDS,
+    NEUTRAL_METHODS,
+    SETS_OWN_MODE,
+    SUBMODULE_METHODS,
+)
 from tensorlint.semantics.modules import self_parameter
 from tensorlint.semantics.scopes import Binding, Scope, ScopeTracker, dotted_name
 
@@ -52,30 +59,16 @@ _GRAD_LAST_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in GRAD_CONTEXTS)
 
 # Methods that return the module itself without changing its mode (`apply` only when
 # its function leaves the mode alone; see `GradModeTracker.apply_is_neutral`).
-MODE_NEUTRAL_METHODS = frozenset(
-    {
-        "to", "cuda", "cpu", "xpu", "ipu", "float", "half", "double", "bfloat16", "type", "requires_grad_",
-        "share_memory", "apply", "to_empty",
-    }
-)
+MODE_NEUTRAL_METHODS = NEUTRAL_METHODS | {"ipu", "apply"}
 # Wrappers whose mode is the wrapped module's (`model = nn.DataParallel(model)`).
 _MODE_SHARING_WRAPPERS = frozenset({"DataParallel", "DistributedDataParallel", "DDP", "compile"})
 # Methods of nn.Module that return the module itself.
 SELF_RETURNING_METHODS = MODE_NEUTRAL_METHODS | {"train", "eval"}
-# Methods handing out the submodules, whose mode the caller may then change.
-SUBMODULE_METHODS = frozenset({"modules", "children", "named_modules", "named_children"})
 # Kinds of mode events that may leave a module in eval / in training mode.
 MAY_EVAL_KINDS = ("eval", "param", "unknown")
 MAY_TRAIN_KINDS = ("train", "param", "unknown")
-# torch.nn layers whose forward depends on the mode (with their default settings).
-MODE_DEPENDENT_LAYER_WORDS = ("Dropout", "BatchNorm", "Transformer")
 # Functions returning a freshly built torchvision model (in training mode).
 _TORCHVISION_NOT_MODELS = frozenset({"get_weight", "get_model_weights", "list_models", "get_model_builder"})
-# Text that makes a module class of the file mode-dependent.
-_SETS_OWN_MODE = re.compile(r"\.eval\(\)|\.train\(|def train\b|requires_grad_\(False\)")
-_MODE_WORDS = re.compile(r"dropout|batchnorm|batch_norm|transformer|\.training\b", re.IGNORECASE)
-# Text of a function given to `.apply()` that may change the mode.
-_APPLY_CHANGES_MODE = re.compile(r"\.eval\(|\.train\(|\btraining\b")
 
 
 @dataclass(frozen=True, eq=False)
@@ -334,7 +327,7 @@ class GradModeTracker:
             fn = bindings[0].node
         elif not isinstance(fn, cst.Lambda):
             return False
-        return not _APPLY_CHANGES_MODE.search(cst.Module(body=[]).code_for_node(fn))
+        return not APPLY_CHANGES_MODE.search(cst.Module(body=[]).code_for_node(fn))
 
     def builds_mode_dependent_module(self, call: cst.Call, depth: int = 0) -> bool:
         func = call.func
@@ -369,7 +362,7 @@ class GradModeTracker:
             text = cst.Module(body=[]).code_for_node(cls)
             # a class that sets its own mode (`self.eval()` in __init__, an overridden
             # `train`) is not provably in training mode after construction
-            verdict = bool(_MODE_WORDS.search(text)) and not _SETS_OWN_MODE.search(text)
+            verdict = bool(MODE_WORDS.search(text)) and not SETS_OWN_MODE.search(text)
             if not verdict and depth < 5:
                 for base in cls.bases:
                     if isinstance(base.value, cst.Name):

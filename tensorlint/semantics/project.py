@@ -21,41 +21,31 @@ the project's code.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from tensorlint.semantics.facts import FACTS_VERSION, extract
+from tensorlint.cache import content_key as _content_hash
+from tensorlint.semantics.facts import FACTS_VERSION, MODE_DEPENDENT_LAYER_WORDS, extract
 
 _MAX_DEPTH = 5
-# Packages that are never the project, whatever the folder layout says.
-_FOREIGN_TOPS = frozenset(
-    {"torch", "torchvision", "torchaudio", "torchtext", "numpy", "scipy", "transformers", "timm", "lightning",
-     "pytorch_lightning", "os", "sys", "typing", "collections", "functools", "itertools", "math", "json", "re",
-     "logging", "pathlib", "dataclasses", "abc", "copy", "random", "time", "argparse", "warnings"}
-)
 _INSTALLED = frozenset({"site-packages", "dist-packages"})
 _TORCH_SOFTMAX = frozenset({"Softmax", "Sigmoid", "Softmax2d"})
 _TORCH_LOGSOFTMAX = frozenset({"LogSoftmax"})
-_MODE_LAYER_WORDS = ("Dropout", "BatchNorm", "Transformer")
 
 
 @lru_cache(maxsize=1)
 def third_party() -> dict:
     data = json.loads(resources.files("tensorlint.data").joinpath("third_party_models.json").read_text("utf-8"))
     data["_callee_words"] = re.compile(data["mode_changing_callee_words"])
+    data["library_packages"] = frozenset(data["library_packages"])  # never the project, whatever the layout
     return data
 
 
 def _matches(qualname: str, patterns) -> bool:
     return any(fnmatch.fnmatchcase(qualname, p) for p in patterns)
-
-
-def _content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def package_root(path: Path) -> tuple[Path, str]:
@@ -204,7 +194,7 @@ class ProjectIndex:
             rest = module[level:]
             candidates = [folder]
         else:
-            if module.split(".", 1)[0] in _FOREIGN_TOPS:
+            if module.split(".", 1)[0] in third_party()["library_packages"]:
                 return None
             rest = module
             base, _ = package_root(importer)
@@ -357,7 +347,7 @@ class ProjectIndex:
     def builds_mode_dependent(self, written: str, path: Path, depth: int = 0) -> bool:
         qualname = self.qualify(written, path)
         if qualname.startswith("torch.nn.") and qualname.count(".") == 2:
-            return any(word in qualname for word in _MODE_LAYER_WORDS)
+            return any(word in qualname for word in MODE_DEPENDENT_LAYER_WORDS)
         resolved = self.symbol(written, path)
         if resolved is not None and resolved[0] == "class":
             return self.is_mode_dependent(resolved[1], resolved[2], depth)
@@ -492,7 +482,7 @@ class ProjectIndex:
         if _matches(qualname, tp["train_mode_builders"]):
             return "train"
         if qualname.startswith("torch.nn.") and qualname.count(".") == 2:
-            return "train" if any(w in qualname for w in _MODE_LAYER_WORDS) else None
+            return "train" if any(w in qualname for w in MODE_DEPENDENT_LAYER_WORDS) else None
         if resolved is None:
             if "." in qualname and _matches(qualname, tp["module_bases"]) and qualname[:1].isalpha():
                 last = qualname.rsplit(".", 1)[-1]
@@ -669,6 +659,9 @@ def _apply_events(mode: str, events: list, effect_of) -> str | None:
     return mode
 
 
+_NO_PROJECT = ProjectIndex(None)  # answers third-party questions for a view without an index
+
+
 class ProjectView:
     """The project seen from one checked file. Unknown answers are None/False.
     Every file the answers were read from (other than the checked file) is in `deps`."""
@@ -731,7 +724,7 @@ class ProjectView:
         `qualname` is the callee's qualified name; `local` a function or class name of
         the checked file itself (such as `load_model`)."""
         if self.index is None or self.path is None:
-            return ProjectIndex(None).call_mode(qualname, Path("-")) if qualname and not local else None
+            return _NO_PROJECT.call_mode(qualname, Path("-")) if qualname and not local else None
         if local is not None:
             return self._ask(self.index.call_mode, local, self.path)
         if not qualname:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tensorlint.errors import UsageError
-from tensorlint.rules import all_rules
+from tensorlint.catalog import all_rules
 
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude", "extend-module-bases")
 _BOOL_KEYS = ("force-exclude", "respect-gitignore")

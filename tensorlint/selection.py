@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tensorlint.errors import UsageError
-from tensorlint.rules import all_rules
+from tensorlint.catalog import all_rules
 
 
 def resolve(selector: str, *, where: str = "selector") -> frozenset[str]:

@@ -23,6 +23,17 @@ def test_docs_rules_md_matches_the_registry():
     assert (REPO / "docs" / "rules.md").read_text(encoding="utf-8") == rules_reference(), "run `python scripts/gen_docs.py`"
 
 
+def test_rule_catalog_matches_the_registry():
+    # the command line resolves selectors and config from this file without importing the rules
+    from tensorlint.catalog import CATALOG_FILE, all_rules as catalog, catalog_text
+
+    path = REPO / "tensorlint" / "data" / CATALOG_FILE
+    assert path.read_text(encoding="utf-8") == catalog_text(all_rules()), "run `python scripts/gen_docs.py`"
+    assert [(r.code, r.name, r.default_enabled) for r in catalog()] == [
+        (r.code, r.name, r.default_enabled) for r in all_rules()
+    ]
+
+
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
 def test_every_rule_has_metadata_and_a_ruff_style_doc(rule):
     assert re.fullmatch(r"TL\d{3}", rule.code)

@@ -1,12 +1,35 @@
 """tensorlint.runtime: live diagnostics attached to an ``nn.Module``.
 
 ``with Monitor(model) as mon: ...`` then ``mon.report().print()``; see docs/runtime.md.
+
+The names below are imported on first use (PEP 562), so importing a torch-free
+submodule (``tensorlint.runtime.findings``, the pytest plugin) never imports torch.
 """
 
-from .findings import KINDS, Finding
-from .monitor import Monitor
-from .options import Options
-from .profile import Profile
-from .report import Report
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "KINDS": ".findings",
+    "Finding": ".findings",
+    "Monitor": ".monitor",
+    "Options": ".options",
+    "Profile": ".profile",
+    "Report": ".report",
+}
 
 __all__ = ["KINDS", "Finding", "Monitor", "Options", "Profile", "Report"]
+
+
+def __getattr__(name: str):
+    where = _EXPORTS.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--output-format", choices=("text", "json", "markdown"), default="text")
+
+    from tensorlint.commands.diagnose import add_parser as add_diagnose  # torch-free; the runtime loads lazily
+
+    add_diagnose(sub)
     return parser
 
 
@@ -82,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             return _rule(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "diagnose":
+            from tensorlint.commands.diagnose import run_diagnose
+
+            return run_diagnose(args)
         build_parser().print_help(sys.stderr)
         return EXIT_ERROR
     except UsageError as exc:
@@ -139,4 +147,3 @@ def _rules(args) -> int:
             table.add_row(r.code, r.name, r.summary, fix, "on" if r.default_enabled else "off")
         Console(soft_wrap=False).print(table)
     return EXIT_CLEAN
-

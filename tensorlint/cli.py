@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--output-format", choices=("text", "json", "markdown"), default="text")
 
+    sub.add_parser("server", help="run the language server for editors (LSP over stdio)")
+
     from tensorlint.commands.diagnose import add_parser as add_diagnose  # torch-free; the runtime loads lazily
 
     add_diagnose(sub)
@@ -86,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             return _rule(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "server":
+            from tensorlint.server import main as serve  # pygls is only imported here
+
+            return serve()
         if args.command == "diagnose":
             from tensorlint.commands.diagnose import run_diagnose
 

@@ -1,0 +1,693 @@
+"""`tensorlint server`: a Language Server over stdio, built on pygls.
+
+- Diagnostics when a document is opened, changed and saved. The editor's buffer is
+  linted, never the file on disk, so unsaved edits count; the rest of the workspace
+  (the cross-file project index) is read from disk.
+- Notebook documents (LSP 3.17 `notebookDocument/*`): the code cells are analysed as
+  one program, in order, and each finding is published on its cell.
+- Code actions: each finding's fix (a quick fix; unsafe fixes say so), "disable for
+  this line" (`# noqa: TLxxx`, merged into an existing `# noqa:` list), and
+  `source.fixAll.tensorlint` for every safe fix of a file.
+- Hover over a finding, or over a code in a `# noqa:` comment, shows the rule's doc.
+- Settings: the `[tool.tensorlint]` that `tensorlint check` would use for the
+  document's path (select, ignore, per-file-ignores, exclude, rule options).
+
+pygls is an optional dependency (the `server` extra); it is only imported here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import logging
+import re
+import sys
+import tokenize
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+try:  # pygls 2 moved the server to pygls.lsp.server; 1.x is refused with the same hint
+    from lsprotocol import types
+    from pygls.lsp.server import LanguageServer
+    from pygls.workspace.position_codec import ServerTextPosition
+except ImportError:  # the `server` extra is not installed
+    types = LanguageServer = ServerTextPosition = None
+
+from tensorlint import __version__
+from tensorlint.source import split_lines
+
+INSTALL_HINT = (
+    "`tensorlint server` needs pygls 2 or later, which is not installed; install it with "
+    "`pip install 'pygls>=2'` (or install tensorlint with the `server` extra: `pip install '.[server]'`)"
+)
+NAME = "tensorlint"
+FIX_ALL_KIND = "source.fixAll.tensorlint"
+# A burst of keystrokes is linted once: a change waits this long for the next one.
+DEBOUNCE_SECONDS = 0.05
+_FACTS_CACHE_LIMIT = 20_000  # facts of files by content hash, shared by every lint
+_NOQA = re.compile(r"#\s*noqa(?P<colon>\s*:\s*(?P<codes>[A-Za-z0-9_\-]+(?:[ \t]*,[ \t]*[A-Za-z0-9_\-]+)*))?", re.IGNORECASE)
+_CODE_TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
+# IPython syntax in notebook cells: `%magic`, `%%cell_magic`, `!shell`, `x = !cmd`, `obj?`
+_MAGIC_LINE = re.compile(r"(?:%{1,2}[A-Za-z_]|!(?!=)|\?|[\w.]+\s*=\s*(?:%[A-Za-z_]|!(?!=))|[\w.]+\?{1,2}\s*$)")
+
+log = logging.getLogger("tensorlint.server")
+
+
+def main() -> int:
+    if LanguageServer is None:
+        print(f"tensorlint: error: {INSTALL_HINT}", file=sys.stderr)
+        return 2
+    server = create_server()
+    server.start_io()
+    # LSP: exit code 0 after a `shutdown` request, 1 when `exit` came without one
+    return 0 if getattr(server.protocol, "_shutdown", True) else 1
+
+
+# -- the text that is linted, and where each of its lines lives in the editor ---------------
+
+
+@dataclass
+class Piece:
+    """A run of consecutive rows of the linted text that come from one editor document
+    (the whole file, or one notebook cell)."""
+
+    uri: str
+    first_row: int  # 1-based row of the linted text where this piece starts
+    lines: list[str]  # the piece's lines as the editor has them (for position encodings)
+    version: int | None = None
+    masked: frozenset[int] = frozenset()  # rows (of the linted text) replaced: IPython syntax
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + len(self.lines) - 1
+
+
+@dataclass
+class Source:
+    uri: str  # the text document, or the notebook document
+    path: Path | None  # on disk (config, per-file-ignores, project index); None: untitled
+    text: str
+    pieces: list[Piece]
+    notebook: bool = False
+
+    def piece_at(self, row: int) -> Piece | None:
+        starts = [p.first_row for p in self.pieces]
+        i = bisect_right(starts, row) - 1
+        if i < 0 or row > self.pieces[i].last_row:
+            return None
+        return self.pieces[i]
+
+    def piece_for(self, uri: str) -> Piece | None:
+        return next((p for p in self.pieces if p.uri == uri), None)
+
+
+def uri_to_path(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    path = unquote(parsed.path)
+    if re.match(r"^/[A-Za-z]:", path):  # file:///C:/x on Windows
+        path = path[1:]
+    return Path(path)
+
+
+def mask_magics(cell: str) -> tuple[str, set[int]]:
+    """The cell with IPython-only lines replaced by `pass` (same indentation, same line
+    count), and the 0-based indices of the replaced lines. A `%%` cell magic makes the
+    whole cell foreign code: every line is blanked."""
+    lines = split_lines(cell)
+    first = next((line.strip() for line in lines if line.strip()), "")
+    if first.startswith("%%"):
+        return "\n".join("" for _ in lines), set(range(len(lines)))
+    masked = set()
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped and not stripped.startswith("#") and _MAGIC_LINE.match(stripped):
+            lines[i] = line[: len(line) - len(stripped)] + "pass"
+            masked.add(i)
+    return "\n".join(lines), masked
+
+
+def notebook_source(uri: str, path: Path | None, cells: list[tuple[str, str, int | None]]) -> Source:
+    """One program from the code cells, in order: [(cell uri, text, version)].
+    (Written here because no shared notebook module existed on main when the server
+    was written; `tensorlint check` has its own .ipynb reader.)"""
+    parts: list[str] = []
+    pieces: list[Piece] = []
+    row = 1
+    for cell_uri, text, version in cells:
+        masked_text, masked = mask_magics(text)
+        body = masked_text if masked_text.endswith("\n") or not masked_text else masked_text + "\n"
+        if not body:
+            body = "\n"
+        lines = split_lines(text)
+        count = len(split_lines(body)) - 1  # rows this cell occupies in the program
+        lines = (lines + [""] * count)[:count]
+        pieces.append(Piece(cell_uri, row, lines, version, frozenset(row + i for i in masked)))
+        parts.append(body)
+        row += count
+    return Source(uri, path, "".join(parts), pieces, notebook=True)
+
+
+# -- linting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    diagnostics: list = field(default_factory=list)  # tensorlint Diagnostics, per-file-ignores applied
+    settings: object = None  # LintSettings used (per-file-ignored rules removed)
+    config: object = None
+    error: str | None = None  # the configuration could not be used
+
+
+class Linter:
+    """Config discovery and linting for editor documents; results memoised per text."""
+
+    def __init__(self, workspace_root: Path | None = None) -> None:
+        self.workspace_root = workspace_root
+        self._facts: dict = {}  # content hash -> facts, shared by every project index
+        self._memo: dict[tuple, Result] = {}
+
+    def _config(self, path: Path | None):
+        from tensorlint.config import Config, find_config, load_config
+
+        if path is None:
+            start = self.workspace_root
+            if start is None:
+                return Config(root=Path.cwd().resolve())
+            return load_config(find_config(start), start)
+        found = find_config(path.parent)
+        if found is None:
+            root = self.workspace_root if self.workspace_root and self.workspace_root in path.parents else path.parent
+            return Config(root=root.resolve())
+        return load_config(found, path.parent)
+
+    def project(self, config, settings, path: Path | None):
+        """A callable giving a ProjectView for a text of this document: the rest of the
+        project is read from disk (saved files), this document from the buffer."""
+        from tensorlint.semantics.project import ProjectIndex, ProjectView
+
+        if path is None:
+            return lambda _text: None
+        if len(self._facts) > _FACTS_CACHE_LIMIT:
+            self._facts.clear()
+
+        def view(text: str):
+            # a fresh index per lint: files on disk may have changed since the last one;
+            # facts are keyed by content, so unchanged files are not re-read into facts
+            index = ProjectIndex(config.root, self._facts, settings.extend_module_bases)
+            return ProjectView(index, str(path), text)
+
+        return view
+
+    def lint(self, source: Source) -> Result:
+        key = (source.uri, source.path, source.text)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        result = self._lint(source)
+        if len(self._memo) > 64:
+            self._memo.clear()
+        self._memo[key] = result
+        return result
+
+    def forget(self) -> None:
+        """Something on disk changed (a save): configuration and other files may differ."""
+        self._memo.clear()
+
+    def _lint(self, source: Source) -> Result:
+        from tensorlint.commands.check import lint_settings, per_file_ignored
+        from tensorlint.discovery import DEFAULT_EXCLUDES, Discovery
+        from tensorlint.engine import lint_source
+        from tensorlint.errors import UsageError
+
+        try:
+            config = self._config(source.path)
+            settings = lint_settings(config)
+            if source.path is not None:
+                discovery = Discovery(
+                    root=config.root,
+                    exclude=tuple(config.exclude if config.exclude is not None else DEFAULT_EXCLUDES)
+                    + tuple(config.extend_exclude),
+                    respect_gitignore=False,
+                )
+                if discovery.force_excluded(source.path):
+                    return Result([], settings, config)
+                ignored = per_file_ignored(config, str(source.path))
+                settings = dataclasses.replace(settings, enabled=settings.enabled - ignored)
+        except UsageError as exc:
+            return Result(error=str(exc))
+        name = str(source.path) if source.path is not None else "untitled.py"
+        view = self.project(config, settings, source.path)
+        diagnostics = lint_source(source.text, name, settings, view(source.text))
+        return Result(diagnostics, settings, config)
+
+    def fix_all(self, source: Source, result: Result) -> str | None:
+        """The text with every safe fix applied (re-linted until stable, never invalid)."""
+        from tensorlint.fixer import fix_text
+
+        if result.settings is None or not result.diagnostics:
+            return None
+        name = str(source.path) if source.path is not None else "untitled.py"
+        view = self.project(result.config, result.settings, source.path)
+        outcome = fix_text(source.text, name, result.settings, False, result.diagnostics, project=view)
+        return outcome.text if outcome.applied and outcome.text != source.text else None
+
+
+# -- the server ------------------------------------------------------------------------------
+
+
+def _severity(severity) -> int:
+    return {
+        "error": types.DiagnosticSeverity.Error,
+        "warning": types.DiagnosticSeverity.Warning,
+        "info": types.DiagnosticSeverity.Information,
+    }.get(getattr(severity, "value", severity), types.DiagnosticSeverity.Warning)
+
+
+def _wants(only, kind: str) -> bool:
+    return not only or any(kind == k or kind.startswith(k + ".") for k in only)
+
+
+class TensorlintServer(LanguageServer if LanguageServer is not None else object):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__(
+            NAME,
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=types.NotebookDocumentSyncOptions(
+                notebook_selector=[
+                    types.NotebookDocumentFilterWithCells(
+                        cells=[types.NotebookCellLanguage(language="python")],
+                        notebook="*",
+                    )
+                ],
+                save=True,
+            ),
+        )
+        self.linter = Linter()
+        self._shown_errors: set[str] = set()
+        self._published: dict[str, set[str]] = {}  # notebook uri -> cell uris given diagnostics
+
+    # -- documents -------------------------------------------------------------------------
+    def source_for(self, uri: str) -> Source | None:
+        """The linted text for a text document, a notebook, or a notebook's cell."""
+        notebook = self.workspace.get_notebook_document(notebook_uri=uri) or self.workspace.get_notebook_document(
+            cell_uri=uri
+        )
+        if notebook is not None:
+            cells = []
+            for cell in notebook.cells:
+                if cell.kind != types.NotebookCellKind.Code:
+                    continue
+                doc = self.workspace.text_documents.get(unquote(cell.document))
+                if doc is None or (doc.language_id and doc.language_id != "python"):
+                    continue
+                cells.append((cell.document, doc.source, doc.version))
+            return notebook_source(notebook.uri, uri_to_path(notebook.uri), cells)
+        doc = self.workspace.text_documents.get(unquote(uri))
+        if doc is None:
+            return None
+        text = doc.source
+        return Source(uri, uri_to_path(uri), text, [Piece(uri, 1, split_lines(text), doc.version)])
+
+    def codec(self):
+        return self.workspace.position_codec
+
+    def to_client(self, piece: Piece, row: int, column: int):
+        """A 1-based (row, column) of the linted text, in the client's position units."""
+        line = row - piece.first_row
+        if line >= len(piece.lines):  # the end of the text
+            return types.Position(line=len(piece.lines), character=0)
+        return self.codec().position_to_client_units(piece.lines, ServerTextPosition(line, column - 1))
+
+    def from_client(self, piece: Piece, position) -> tuple[int, int]:
+        server = self.codec().position_from_client_units(
+            piece.lines, types.Position(line=position.line, character=position.character)
+        )
+        return piece.first_row + server.line, server.character + 1
+
+    def lsp_diagnostic(self, source: Source, diagnostic):
+        """(piece, LSP diagnostic) for a finding, or None if it lies outside every piece."""
+        from tensorlint.output import DOCS_URL
+
+        piece = source.piece_at(diagnostic.location.row)
+        if piece is None:
+            return None
+        end_row, end_column = diagnostic.end_location.row, diagnostic.end_location.column
+        if end_row > piece.last_row:  # a finding cannot span cells: clip it to its own
+            end_row, end_column = piece.last_row, len(piece.lines[-1]) + 1 if piece.lines else 1
+        start = self.to_client(piece, diagnostic.location.row, diagnostic.location.column)
+        end = self.to_client(piece, end_row, end_column)
+        return piece, types.Diagnostic(
+            range=types.Range(start=start, end=end),
+            message=diagnostic.message,
+            severity=_severity(diagnostic.severity),
+            code=diagnostic.code,
+            code_description=types.CodeDescription(href=DOCS_URL.format(name=diagnostic.name)),
+            source=NAME,
+            data={"name": diagnostic.name},
+        )
+
+    def lint(self, source: Source) -> Result:
+        result = self.linter.lint(source)
+        if result.error and result.error not in self._shown_errors:
+            self._shown_errors.add(result.error)
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Error, message=f"tensorlint: {result.error}")
+            )
+        if result.error:
+            self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=result.error))
+        return result
+
+    def publish(self, uri: str) -> None:
+        source = self.source_for(uri)
+        if source is None:
+            return
+        try:
+            result = self.lint(source)
+        except Exception as exc:  # noqa: BLE001 - the server keeps running; the editor log says why
+            self.window_log_message(
+                types.LogMessageParams(type=types.MessageType.Error, message=f"tensorlint: internal error: {type(exc).__name__}: {exc}")
+            )
+            return
+        by_uri: dict[str, list] = {p.uri: [] for p in source.pieces}
+        for diagnostic in result.diagnostics:
+            found = self.lsp_diagnostic(source, diagnostic)
+            if found is not None:
+                by_uri[found[0].uri].append(found[1])
+        if source.notebook:
+            stale = self._published.get(source.uri, set()) - set(by_uri)
+            for cell_uri in stale:  # cells deleted, or turned into markdown
+                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=cell_uri, diagnostics=[]))
+            self._published[source.uri] = set(by_uri)
+        versions = {p.uri: p.version for p in source.pieces}
+        for piece_uri, items in by_uri.items():
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=piece_uri, diagnostics=items, version=versions.get(piece_uri))
+            )
+
+    def clear(self, uris) -> None:
+        for uri in uris:
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    def publish_all(self) -> None:
+        for uri in list(self.workspace.notebook_documents):
+            self.publish(uri)
+        cells = {u for nb in self.workspace.notebook_documents.values() for u in (c.document for c in nb.cells)}
+        for uri in list(self.workspace.text_documents):
+            if uri not in cells:
+                self.publish(uri)
+
+    # -- code actions ----------------------------------------------------------------------
+    def text_edit(self, source: Source, piece: Piece, edit):
+        """The LSP edit for a tensorlint edit, when it lies inside `piece` and touches no
+        masked (IPython) line."""
+        first, last = edit.location.row, edit.end_location.row
+        if first < piece.first_row or last > piece.last_row:
+            return None
+        if any(row in piece.masked for row in range(first, last + 1)):
+            return None
+        return types.TextEdit(
+            range=types.Range(
+                start=self.to_client(piece, first, edit.location.column),
+                end=self.to_client(piece, last, edit.end_location.column),
+            ),
+            new_text=edit.content,
+        )
+
+    def code_actions(self, params) -> list:
+        from tensorlint.diagnostics import Applicability
+        from tensorlint.fixer import apply_edits, parses
+
+        uri = params.text_document.uri
+        source = self.source_for(uri)
+        if source is None:
+            return []
+        piece = source.piece_for(uri)
+        if piece is None:
+            return []
+        result = self.lint(source)
+        only = params.context.only
+        start = self.from_client(piece, params.range.start)
+        end = self.from_client(piece, params.range.end)
+        actions = []
+        noqa_rows = _appendable_rows(source.text)
+        for diagnostic in result.diagnostics:
+            d_start = (diagnostic.location.row, diagnostic.location.column)
+            d_end = (diagnostic.end_location.row, diagnostic.end_location.column)
+            if d_end < start or d_start > end:
+                continue
+            found = self.lsp_diagnostic(source, diagnostic)
+            if found is None or found[0] is not piece:
+                continue
+            lsp = found[1]
+            fix = diagnostic.fix
+            if (
+                _wants(only, types.CodeActionKind.QuickFix)
+                and fix is not None
+                and fix.edits
+                and fix.applicability in (Applicability.SAFE, Applicability.UNSAFE)
+            ):
+                edits = [self.text_edit(source, piece, e) for e in fix.edits]
+                fixed, count = apply_edits(source.text, [diagnostic], unsafe=True)
+                if all(edits) and count == 1 and parses(fixed, str(source.path or "untitled.py")) is None:
+                    unsafe = fix.applicability is Applicability.UNSAFE
+                    actions.append(
+                        types.CodeAction(
+                            title=f"{NAME} ({diagnostic.code}): {fix.message}" + (" (unsafe fix)" if unsafe else ""),
+                            kind=types.CodeActionKind.QuickFix,
+                            diagnostics=[lsp],
+                            is_preferred=not unsafe,
+                            edit=types.WorkspaceEdit(changes={piece.uri: edits}),
+                        )
+                    )
+            if _wants(only, types.CodeActionKind.QuickFix) and diagnostic.noqa_row is not None:
+                edit = self.noqa_edit(source, piece, diagnostic, noqa_rows)
+                if edit is not None:
+                    actions.append(
+                        types.CodeAction(
+                            title=f"{NAME} ({diagnostic.code}): Disable for this line",
+                            kind=types.CodeActionKind.QuickFix,
+                            diagnostics=[lsp],
+                            edit=types.WorkspaceEdit(changes={piece.uri: [edit]}),
+                        )
+                    )
+        if _wants(only, FIX_ALL_KIND) and not source.notebook and any(
+            d.fix is not None and d.fix.applicability is Applicability.SAFE for d in result.diagnostics
+        ):
+            actions += self.fix_all_actions(source, piece, result)
+        return actions
+
+    def fix_all_actions(self, source: Source, piece: Piece, result: Result) -> list:
+        fixed = self.linter.fix_all(source, result)
+        if fixed is None:
+            return []
+        edit = _minimal_edit(self, piece, source.text, fixed)
+        return [
+            types.CodeAction(
+                title=f"{NAME}: Fix all auto-fixable problems",
+                kind=FIX_ALL_KIND,
+                edit=types.WorkspaceEdit(changes={piece.uri: [edit]}),
+            )
+        ]
+
+    def noqa_edit(self, source: Source, piece: Piece, diagnostic, appendable: set[int] | None):
+        """`# noqa: CODE` at the end of the finding's line, or CODE merged into the
+        `# noqa:` list already there. None when the line's end is inside a string (the
+        comment would become string text) or the text does not tokenize."""
+        row = diagnostic.noqa_row
+        if appendable is None or row not in appendable or row in piece.masked or not piece.first_row <= row <= piece.last_row:
+            return None
+        line = piece.lines[row - piece.first_row]
+        comment_at = _comment_column(source.text, row)
+        if comment_at is not None:
+            match = _NOQA.search(line, comment_at)
+            if match is not None and match.group("codes"):
+                at = match.start("codes") + len(_CODE_TOKEN.match(match.group("codes")).group())
+                return types.TextEdit(
+                    range=types.Range(start=self.to_client(piece, row, at + 1), end=self.to_client(piece, row, at + 1)),
+                    new_text=f", {diagnostic.code}",
+                )
+            if match is not None:
+                return None  # a blanket `# noqa` already covers the line
+        end = len(line.rstrip())
+        return types.TextEdit(
+            range=types.Range(start=self.to_client(piece, row, end + 1), end=self.to_client(piece, row, len(line) + 1)),
+            new_text=f"  # noqa: {diagnostic.code}",
+        )
+
+    # -- hover -----------------------------------------------------------------------------
+    def hover(self, params):
+        from tensorlint.docs import rule_text
+        from tensorlint.rules import find_rule
+
+        uri = params.text_document.uri
+        source = self.source_for(uri)
+        if source is None:
+            return None
+        piece = source.piece_for(uri)
+        if piece is None:
+            return None
+        row, column = self.from_client(piece, params.position)
+        result = self.lint(source)
+        chosen, span = [], None
+        for d in result.diagnostics:
+            if (d.location.row, d.location.column) <= (row, column) <= (d.end_location.row, d.end_location.column):
+                rule = find_rule(d.code)
+                if rule is not None and rule not in chosen:
+                    chosen.append(rule)
+        if not chosen:  # a code in a `# noqa:` comment
+            line = piece.lines[row - piece.first_row] if piece.first_row <= row <= piece.last_row else ""
+            comment_at = _comment_column(source.text, row)
+            match = _NOQA.search(line, comment_at) if comment_at is not None else None
+            if match is not None and match.group("codes"):
+                for token in _CODE_TOKEN.finditer(line, match.start("codes"), match.end("codes")):
+                    if token.start() + 1 <= column <= token.end() + 1:
+                        rule = find_rule(token.group())
+                        if rule is not None:
+                            chosen.append(rule)
+                            span = types.Range(
+                                start=self.to_client(piece, row, token.start() + 1),
+                                end=self.to_client(piece, row, token.end() + 1),
+                            )
+        if not chosen:
+            return None
+        return types.Hover(
+            contents=types.MarkupContent(
+                kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(rule_text(r) for r in chosen)
+            ),
+            range=span,
+        )
+
+
+def _minimal_edit(server: TensorlintServer, piece: Piece, old: str, new: str):
+    """One edit replacing only the lines that differ."""
+    old_lines, new_lines = _lines_with_ends(old), _lines_with_ends(new)
+    head = 0
+    while head < min(len(old_lines), len(new_lines)) and old_lines[head] == new_lines[head]:
+        head += 1
+    tail = 0
+    while (
+        tail < min(len(old_lines), len(new_lines)) - head
+        and old_lines[len(old_lines) - 1 - tail] == new_lines[len(new_lines) - 1 - tail]
+    ):
+        tail += 1
+    replaced = "".join(new_lines[head : len(new_lines) - tail])
+    end_line = len(old_lines) - tail  # 0-based: the edit ends where this line starts
+    if end_line == len(old_lines) and old_lines and not old_lines[-1].endswith(("\n", "\r")):
+        last = old_lines[-1]
+        end = server.to_client(piece, end_line, len(last) + 1)  # the end of an unterminated last line
+    else:
+        end = types.Position(line=end_line, character=0)
+    return types.TextEdit(range=types.Range(start=types.Position(line=head, character=0), end=end), new_text=replaced)
+
+
+def _lines_with_ends(text: str) -> list[str]:
+    """Lines with their line breaks, broken where LSP and tensorlint break them."""
+    return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+
+
+def _tokens(text: str):
+    try:
+        return list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+
+
+def _appendable_rows(text: str) -> set[int] | None:
+    """Rows whose end is outside any string: a comment appended there is a comment."""
+    tokens = _tokens(text)
+    if tokens is None:
+        return None
+    rows = set(range(1, len(split_lines(text)) + 1))
+    for token in tokens:
+        if token.start[0] != token.end[0] and token.type not in (tokenize.NL, tokenize.NEWLINE):
+            # a string over several lines (or an f-string's pieces): its rows but the last
+            rows -= set(range(token.start[0], token.end[0]))
+    return rows
+
+
+def _comment_column(text: str, row: int) -> int | None:
+    """0-based column of the comment on `row`, if there is one (found by tokenizing, so
+    a `#` inside a string is not a comment)."""
+    from tensorlint.noqa import comments
+
+    by_row, _ = comments(text)
+    comment = by_row.get(row)
+    if comment is None:
+        return None
+    line = split_lines(text)[row - 1]
+    at = line.rfind(comment)
+    return at if at >= 0 else None
+
+
+def create_server() -> TensorlintServer:
+    server = TensorlintServer()
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: TensorlintServer, params) -> None:
+        root = ls.workspace.root_path
+        ls.linter.workspace_root = Path(root).resolve() if root else None
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: TensorlintServer, params) -> None:
+        ls.publish(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    async def did_change(ls: TensorlintServer, params) -> None:
+        uri, version = params.text_document.uri, params.text_document.version
+        await asyncio.sleep(DEBOUNCE_SECONDS)
+        doc = ls.workspace.text_documents.get(unquote(uri))
+        if doc is None or doc.version != version:
+            return  # closed, or a newer change is on its way
+        ls.publish(uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: TensorlintServer, params) -> None:
+        # other documents may import this one, and it may be a configuration file
+        ls.linter.forget()
+        ls.publish_all()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: TensorlintServer, params) -> None:
+        ls.clear([params.text_document.uri])
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def nb_open(ls: TensorlintServer, params) -> None:
+        ls.publish(params.notebook_document.uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    async def nb_change(ls: TensorlintServer, params) -> None:
+        uri, version = params.notebook_document.uri, params.notebook_document.version
+        await asyncio.sleep(DEBOUNCE_SECONDS)
+        notebook = ls.workspace.get_notebook_document(notebook_uri=uri)
+        if notebook is None or notebook.version != version:
+            return
+        ls.publish(uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def nb_save(ls: TensorlintServer, params) -> None:
+        ls.linter.forget()
+        ls.publish_all()
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def nb_close(ls: TensorlintServer, params) -> None:
+        cells = [c.uri for c in params.cell_text_documents]
+        ls.clear(set(cells) | ls._published.pop(params.notebook_document.uri, set()))
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]),
+    )
+    def code_action(ls: TensorlintServer, params):
+        return ls.code_actions(params)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def hover(ls: TensorlintServer, params):
+        return ls.hover(params)
+
+    return server

@@ -24,6 +24,32 @@ def content_key(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+class Stamps:
+    """Whether dependency files still match the "hash:size:mtime_ns" stamps recorded
+    when their dependents were checked (`ProjectIndex.digest` writes them). An
+    unchanged size and mtime is trusted; otherwise the content is hashed. One per run:
+    each file is looked at once."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], bool] = {}
+
+    def unchanged(self, path: str, recorded: str) -> bool:
+        key = (path, recorded)
+        found = self._seen.get(key)
+        if found is None:
+            digest, _, stat_part = recorded.partition(":")
+            try:
+                stat = os.stat(path)
+                found = stat_part == f"{stat.st_size}:{stat.st_mtime_ns}"
+                if not found and digest:
+                    with open(path, "rb") as handle:
+                        found = content_key(handle.read()) == digest
+            except OSError:
+                found = False
+            self._seen[key] = found
+        return found
+
+
 def settings_key(*parts) -> str:
     return hashlib.blake2b(repr((__version__, *parts)).encode(), digest_size=12).hexdigest()
 

@@ -114,3 +114,25 @@ class Diagnostic:
             noqa_row=d["noqa_row"],
             filename=filename,
         )
+
+SYNTAX_ERROR_CODE = "TL000"
+SYNTAX_ERROR_NAME = "syntax-error"
+
+
+def syntax_error(message: str, row: int = 1, column: int = 1) -> Diagnostic:
+    return Diagnostic(
+        code=SYNTAX_ERROR_CODE,
+        name=SYNTAX_ERROR_NAME,
+        message=message,
+        severity=Severity.ERROR,
+        location=Location(row, column),
+        end_location=Location(row, column),
+    )
+
+
+def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
+    """Whether `--fix` (with `--unsafe-fixes` when `unsafe`) applies this finding's fix."""
+    fix = diagnostic.fix
+    if fix is None or not fix.edits:
+        return False
+    return fix.applicability is Applicability.SAFE or (unsafe and fix.applicability is Applicability.UNSAFE)

@@ -13,17 +13,25 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-from tensorlint.diagnostics import Diagnostic, Edit, Fix, Location, Severity
+from tensorlint.diagnostics import (  # noqa: F401 - syntax_error and the codes are re-exported
+    SYNTAX_ERROR_CODE,
+    SYNTAX_ERROR_NAME,
+    Diagnostic,
+    Edit,
+    Fix,
+    Location,
+    Severity,
+    syntax_error,
+)
 from tensorlint.noqa import Suppressions
 from tensorlint.rules import all_rules
 from tensorlint.rules.base import Rule
 from tensorlint.semantics.context import FileContext
 from tensorlint.semantics.project import ProjectIndex, ProjectView
+from tensorlint.settings import LintSettings  # noqa: F401 - re-exported
 from tensorlint.source import line_starts
 from tensorlint.walk import Walker
 
-SYNTAX_ERROR_CODE = "TL000"
-SYNTAX_ERROR_NAME = "syntax-error"
 # Generated code nests deeply (`a + a + ... + a`, long method chains); the walk and the
 # inference recurse once per level. Python 3.11 runs Python-to-Python calls without C
 # stack, so a higher limit is safe.
@@ -36,22 +44,6 @@ if sys.getrecursionlimit() < _RECURSION_LIMIT:
     sys.setrecursionlimit(_RECURSION_LIMIT)
 # Files that never mention torch hold no tensor code; they are not even parsed.
 _TORCH_MENTION = "torch"
-
-
-@dataclass(frozen=True)
-class LintSettings:
-    """The effective settings that change what a file's findings are (part of the cache key)."""
-
-    enabled: frozenset[str]
-    rule_options: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
-    extend_module_bases: tuple[str, ...] = ()
-    target_torch_version: str | None = None
-
-    def options_for(self, rule: type[Rule]) -> dict:
-        for name, opts in self.rule_options:
-            if name == rule.name:
-                return dict(opts)
-        return {}
 
 
 class _Dispatch:
@@ -81,17 +73,6 @@ class _Dispatch:
     def leave_for(self, cls: type) -> tuple:
         trackers = [t.leave for t in reversed(self._trackers) if self._interested(t, cls)]
         return tuple(self._leave.get(cls.__name__, []) + trackers)
-
-
-def syntax_error(message: str, row: int = 1, column: int = 1) -> Diagnostic:
-    return Diagnostic(
-        code=SYNTAX_ERROR_CODE,
-        name=SYNTAX_ERROR_NAME,
-        message=message,
-        severity=Severity.ERROR,
-        location=Location(row, column),
-        end_location=Location(row, column),
-    )
 
 
 def python_rejects(source: str, path: str = "<file>") -> Diagnostic | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from tensorlint.diagnostics import Applicability, Diagnostic
+from tensorlint.diagnostics import Diagnostic, applicable  # noqa: F401 - re-exported
 from tensorlint.engine import LintSettings, lint_source, location_to_offset, python_rejects
 from tensorlint.source import line_starts
 
@@ -20,13 +20,6 @@ class FixOutcome:
     diagnostics: list[Diagnostic]  # what remains after fixing
     error: str | None = None  # a fix whose output did not parse; that fix was left out
     initial: list[Diagnostic] = field(default_factory=list)  # the findings before any fix
-
-
-def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
-    fix = diagnostic.fix
-    if fix is None or not fix.edits:
-        return False
-    return fix.applicability is Applicability.SAFE or (unsafe and fix.applicability is Applicability.UNSAFE)
 
 
 def apply_edits(text: str, diagnostics: list[Diagnostic], unsafe: bool) -> tuple[str, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import faulthandler
-import multiprocessing
 import os
 import signal
 import sys
@@ -13,16 +12,18 @@ import threading
 import time
 import traceback
 from collections import deque
-from multiprocessing.connection import wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tensorlint.cache import Cache, content_key
+from tensorlint.cache import Cache, Stamps, content_key
 from tensorlint.diagnostics import Diagnostic
-from tensorlint.engine import SYNTAX_ERROR_CODE, LintSettings, lint_source, syntax_error
-from tensorlint.fixer import applicable, fix_text
-from tensorlint.semantics.project import ProjectIndex, ProjectView
+from tensorlint.diagnostics import SYNTAX_ERROR_CODE, applicable, syntax_error
+from tensorlint.settings import LintSettings
 from tensorlint.source import DecodeError, decode, encode, wide_bom
+
+if TYPE_CHECKING:
+    from tensorlint.semantics.project import ProjectIndex
 
 # Below this many files to parse, worker start-up costs more than it saves.
 _PARALLEL_THRESHOLD = 8
@@ -43,6 +44,7 @@ class FileResult:
     encoding: str | None = None  # how the file was decoded (to write stdin's fixed text back the same way)
     write_error: str | None = None  # --fix could not write the file: nothing was fixed
     cacheable: bool = True  # False for results that depend on the machine (a time limit hit, a crash)
+    fixed_codes: dict = field(default_factory=dict)  # (code, name) -> findings fixed (--show-fixes)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ _FACTS: dict = {}
 
 
 def project_index(root: str | None, settings: LintSettings) -> ProjectIndex:
+    from tensorlint.semantics.project import ProjectIndex
+
     key = (root, settings.extend_module_bases)
     index = _INDEXES.get(key)
     if index is None:
@@ -75,6 +79,11 @@ def project_index(root: str | None, settings: LintSettings) -> ProjectIndex:
 
 def check_one(job: Job) -> FileResult:
     """Runs in a worker: never raises; an unexpected error becomes `internal_error`."""
+    # imported here: a run that the cache answers never loads libcst and the rules
+    from tensorlint.engine import lint_source
+    from tensorlint.fixer import fix_text
+    from tensorlint.semantics.project import ProjectView
+
     result = FileResult(job.path)
     try:
         try:
@@ -103,6 +112,8 @@ def check_one(job: Job) -> FileResult:
             result.deps = index.digest(sorted(deps))
             result.facts, index.new_facts = index.new_facts, {}
         result.diagnostics, result.fixed, result.fix_error = outcome.diagnostics, outcome.applied, outcome.error
+        if outcome.applied:
+            result.fixed_codes = fixed_codes(outcome.initial, outcome.diagnostics, job.unsafe)
         result.text = outcome.text
         if outcome.applied:
             if job.mode == "diff":
@@ -129,6 +140,15 @@ def check_one(job: Job) -> FileResult:
     return result
 
 
+def fixed_codes(initial: list[Diagnostic], remaining: list[Diagnostic], unsafe: bool) -> dict:
+    """Per rule, the fixable findings of the first round that are gone afterwards."""
+    from collections import Counter
+
+    before = Counter((d.code, d.name) for d in initial if applicable(d, unsafe))
+    after = Counter((d.code, d.name) for d in remaining)
+    return {key: count for key, count in (before - after).items() if count}
+
+
 def _write_back(path: Path, original: bytes, data: bytes) -> str | None:
     """Write `data` over `path` unless the file changed since it was read (an edit made
     during the run wins). None on success, else why nothing was written."""
@@ -143,6 +163,8 @@ def _write_back(path: Path, original: bytes, data: bytes) -> str | None:
 
 def _pool_context():
     method = "fork" if sys.platform.startswith("linux") else "spawn"
+    import multiprocessing  # with its sockets and pipes: only for runs that check files
+
     return multiprocessing.get_context(method)
 
 
@@ -260,6 +282,8 @@ class _Pool:
         return worker.started + self._budget(worker.job)
 
     def run(self, jobs: list[Job]):
+        from multiprocessing.connection import wait
+
         pending = deque(jobs)
         while pending or any(w.job is not None for w in self._workers):
             for worker in list(self._workers):
@@ -361,7 +385,7 @@ def check_files(
     results: list[FileResult] = []
     root = str(project_root) if project_root is not None else None
     _INDEXES.clear()
-    hashes = ProjectIndex(None)  # content hashes of dependencies, read once per run
+    stamps = Stamps()
     jobs: list[Job] = []
     keys: dict[str, str] = {}
     for file in files:
@@ -377,7 +401,7 @@ def check_files(
             continue
         key = content_key(data)
         cached = cache.get(key)
-        diagnostics = _from_cache(cached, path, hashes)
+        diagnostics = _from_cache(cached, path, stamps)
         if diagnostics is not None:
             if mode == "check" or not any(applicable(d, unsafe) for d in diagnostics):
                 results.append(FileResult(path, diagnostics))
@@ -401,23 +425,17 @@ def check_files(
     return results
 
 
-def _from_cache(entry, path: str, hashes: ProjectIndex) -> list[Diagnostic] | None:
+def _from_cache(entry, path: str, stamps: Stamps) -> list[Diagnostic] | None:
     """The cached findings, or None when there are none to trust: a miss, a changed
     dependency, or an entry of the wrong shape (then the file is checked again)."""
     if entry is None:
         return None
     try:
-        if not _deps_unchanged(entry.get("deps", {}), hashes):
+        if not all(stamps.unchanged(dep, recorded) for dep, recorded in entry.get("deps", {}).items()):
             return None
         return [Diagnostic.from_dict(d, path) for d in entry["diagnostics"]]
     except (KeyError, TypeError, ValueError, AttributeError, OSError):
         return None
-
-
-def _deps_unchanged(deps: dict, hashes: ProjectIndex) -> bool:
-    """Every project file the cached findings consulted still has the same content
-    (same size and modification time, or else the same content hash)."""
-    return all(hashes.unchanged(Path(path), recorded) for path, recorded in deps.items())
 
 
 def _with_filename(diagnostic: Diagnostic, path: str) -> Diagnostic:

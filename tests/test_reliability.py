@@ -199,17 +199,17 @@ def test_10_read_only_file_for_real(tmp_path, monkeypatch, capsysbinary):
 
 def test_fix_never_overwrites_an_edit_made_during_the_run(tmp_path, monkeypatch):
     """`--fix` compares the file with what it read before writing."""
-    import tensorlint.runner as runner
+    import tensorlint.fixer as fixer  # the runner imports fix_text from it when it runs
 
     target = tmp_path / "a.py"
     target.write_text(BUGGY)
-    real = runner.fix_text
+    real = fixer.fix_text
 
     def edit_meanwhile(*args, **kwargs):
         target.write_text(BUGGY + "# edited\n")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "fix_text", edit_meanwhile)
+    monkeypatch.setattr(fixer, "fix_text", edit_meanwhile)
     (result,) = check_files([target], settings_for(), Cache(None, "k"), mode="fix", workers=1)
     assert target.read_text() == BUGGY + "# edited\n"
     assert result.fixed == 0 and "changed while it was being checked" in result.write_error

@@ -10,11 +10,10 @@ from pathlib import Path
 from tensorlint.cache import CACHE_DIR_NAME, Cache, settings_key
 from tensorlint.cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from tensorlint.config import Config, find_config, load_config, parse_version
-from tensorlint.diagnostics import Diagnostic
+from tensorlint.diagnostics import Diagnostic, applicable
 from tensorlint.discovery import DEFAULT_EXCLUDES, Discovery
-from tensorlint.engine import LintSettings
+from tensorlint.settings import LintSettings
 from tensorlint.errors import UsageError
-from tensorlint.fixer import applicable
 from tensorlint.runner import FileResult, Job, check_files, run_jobs
 from tensorlint.source import encode
 from tensorlint.selection import enabled_rules, resolve_all

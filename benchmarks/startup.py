@@ -1,0 +1,69 @@
+"""Start-up: one small file, side by side with `python -c pass`, in one run.
+
+    python benchmarks/startup.py [--runs 30]
+
+Every command runs as a fresh process with the interpreter running this script (the
+same environment, so `python -c pass` pays the same site-packages start-up). The runs
+are interleaved (pass, warm, cold, pass, ...) so that other load on the machine hits
+all of them alike; the minimum and the median of each are shown, and the ratios to
+`python -c pass`.
+
+- warm: `tensorlint check one.py` answered by the cache (a clean file and a file with
+  findings);
+- cold: `tensorlint check one.py --no-cache`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CLEAN = "import torch\n\n\ndef f(x):\n    return torch.relu(x)\n"
+FINDING = "import torch\n\n\ndef f(x):\n    return torch.tensor(torch.ones(3))\n"
+
+
+def _time(cmd: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    py = sys.executable
+    lint = [py, "-m", "tensorlint", "check"]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "clean.py").write_text(CLEAN)
+        (folder / "finding.py").write_text(FINDING)
+        commands = {
+            "python -c pass": [py, "-c", "pass"],
+            "warm, clean file": lint + ["clean.py"],
+            "warm, 1 finding": lint + ["finding.py"],
+            "cold (--no-cache)": lint + ["clean.py", "--no-cache"],
+        }
+        for cmd in commands.values():  # fill the cache, load the OS's file cache
+            _time(cmd, folder)
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(args.runs):
+            for name, cmd in commands.items():
+                times[name].append(_time(cmd, folder))
+    base_min = min(times["python -c pass"])
+    base_med = statistics.median(times["python -c pass"])
+    print(f"{args.runs} interleaved runs each, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(f"{'command':<22} {'min':>8} {'median':>8} {'min/pass':>9} {'median/pass':>12}")
+    for name, values in times.items():
+        low, mid = min(values), statistics.median(values)
+        print(f"{name:<22} {low * 1000:>6.0f}ms {mid * 1000:>6.0f}ms {low / base_min:>8.2f}x {mid / base_med:>11.2f}x")
+
+
+if __name__ == "__main__":
+    main()

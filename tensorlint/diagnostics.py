@@ -84,9 +84,17 @@ class Diagnostic:
     fix: Fix | None = None
     noqa_row: int | None = None
     filename: str = field(default="", compare=False)
+    # 1-based index of the notebook cell (in the notebook's `cells` list) that rows and
+    # columns are relative to; None for a Python file
+    cell: int | None = None
 
     def sort_key(self) -> tuple:
-        return (self.filename, self.location.row, self.location.column, self.code)
+        return (self.filename, self.cell or 0, self.location.row, self.location.column, self.code)
+
+    def position(self) -> str:
+        """`row:column`, or `cell N:row:column` in a notebook, as ruff prints them."""
+        where = f"{self.location.row}:{self.location.column}"
+        return where if self.cell is None else f"cell {self.cell}:{where}"
 
     def to_dict(self) -> dict:
         """Cache form; the filename is added back by the runner."""
@@ -99,6 +107,7 @@ class Diagnostic:
             "end_location": [self.end_location.row, self.end_location.column],
             "fix": self.fix.to_dict() if self.fix else None,
             "noqa_row": self.noqa_row,
+            "cell": self.cell,
         }
 
     @classmethod
@@ -113,7 +122,9 @@ class Diagnostic:
             fix=Fix.from_dict(d["fix"]),
             noqa_row=d["noqa_row"],
             filename=filename,
+            cell=d.get("cell"),
         )
+
 
 SYNTAX_ERROR_CODE = "TL000"
 SYNTAX_ERROR_NAME = "syntax-error"

@@ -17,7 +17,7 @@ DEFAULT_EXCLUDES = (
     ".vscode", "__pypackages__", "__pycache__", "_build", "buck-out", "build", "dist", "node_modules",
     "site-packages", "venv", ".tensorlint_cache",
 )
-SUFFIXES = (".py", ".pyi")
+SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,21 @@ class GitIgnore:
         return verdict
 
 
+def _python_file(path: Path) -> bool:
+    """A file named on the command line is checked when its name says Python (or a
+    notebook), or when it has no suffix and a Python shebang (a script)."""
+    if path.name.lower().endswith(SUFFIXES):
+        return True
+    if path.suffix:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(200)
+    except OSError:
+        return True  # let the check report why it cannot be read
+    return first.startswith(b"#!") and b"python" in first
+
+
 def git_top(start: Path) -> Path | None:
     for folder in (start, *start.parents):
         if (folder / ".git").exists():
@@ -220,6 +235,9 @@ class Discovery:
                 continue
             if not stat.S_ISDIR(info.st_mode):
                 if stat.S_ISREG(info.st_mode):
+                    if not _python_file(path):
+                        self.warnings.append((str(path), "not a Python file or notebook"))
+                        continue
                     found.setdefault(path.resolve(), path)
                 else:  # a FIFO, socket or device: reading it could block forever
                     self.warnings.append((str(path), "not a regular file"))

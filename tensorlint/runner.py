@@ -86,6 +86,10 @@ def check_one(job: Job) -> FileResult:
 
     result = FileResult(job.path)
     try:
+        if job.path.lower().endswith(".ipynb"):
+            from tensorlint.notebook import check_job
+
+            return check_job(job, result, project_index(job.project_root, job.settings), _write_back)
         try:
             text, encoding = decode(job.data)
             result.encoding = encoding

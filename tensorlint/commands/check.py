@@ -125,6 +125,13 @@ def run_check(args) -> int:
             project_root=config.root, file_timeout=config.file_timeout,
         )
         _print_walk_warnings(discovery)
+        if not files:
+            # ruff's convention: nothing to check is a warning, not "All checks passed!"
+            if not getattr(args, "quiet", False):
+                named = ", ".join(paths)
+                print(f"tensorlint: warning: No Python files found under the given path(s): {named}", file=sys.stderr)
+            if fmt in ("full", "concise", "grouped", "pylint") or mode == "diff" or getattr(args, "add_noqa", False):
+                return EXIT_CLEAN
 
     return report(results, args, config, fmt, mode, from_stdin)
 

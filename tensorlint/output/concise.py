@@ -5,6 +5,6 @@ from tensorlint.output import display_path
 
 def render(diagnostics, **_) -> str:
     return "".join(
-        f"{display_path(d.filename)}:{d.location.row}:{d.location.column}: {d.code} [{d.name}] {d.message}\n"
+        f"{display_path(d.filename)}:{d.position()}: {d.code} [{d.name}] {d.message}\n"
         for d in diagnostics
     )

@@ -13,7 +13,11 @@ from tensorlint.source import split_lines
 _SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 
 
-def _source_lines(path: str, texts: dict[str, str]) -> list[str]:
+def _source_lines(path: str, texts: dict[str, str], cell: int | None = None) -> list[str]:
+    if cell is not None:  # a notebook: the lines of that cell
+        from tensorlint.notebook import cell_lines
+
+        return cell_lines(path, cell, texts.get(path))
     text = texts.get(path)
     if text is None:
         try:
@@ -25,14 +29,15 @@ def _source_lines(path: str, texts: dict[str, str]) -> list[str]:
 
 
 def print_full(console: Console, diagnostics, texts: dict[str, str]) -> None:
-    lines_by_file: dict[str, list[str]] = {}
+    lines_by_file: dict[tuple, list[str]] = {}
     for d in diagnostics:
-        lines = lines_by_file.get(d.filename)
+        key = (d.filename, d.cell)
+        lines = lines_by_file.get(key)
         if lines is None:
-            lines = lines_by_file[d.filename] = _source_lines(d.filename, texts)
+            lines = lines_by_file[key] = _source_lines(d.filename, texts, d.cell)
         header = Text()
         header.append(display_path(d.filename), style="bold")
-        header.append(f":{d.location.row}:{d.location.column}: ")
+        header.append(f":{d.position()}: ")
         header.append(d.code, style=_SEVERITY_STYLE[d.severity.value])
         header.append(f" [{d.name}] ", style="dim")
         header.append(d.message)

@@ -26,6 +26,6 @@ def render(diagnostics, **_) -> str:
                 f"endColumn={d.end_location.column}",
             ]
         )
-        text = f"{display_path(d.filename)}:{d.location.row}:{d.location.column}: {d.code} {d.message}"
+        text = f"{display_path(d.filename)}:{d.position()}: {d.code} {d.message}"
         lines.append(f"::{_LEVEL[d.severity.value]} {props}::{escape_data(text)}\n")
     return "".join(lines)

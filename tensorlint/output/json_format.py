@@ -7,7 +7,7 @@ from tensorlint.output import DOCS_URL, absolute_path
 
 def as_record(d) -> dict:
     return {
-        "cell": None,
+        "cell": d.cell,
         "code": d.code,
         "end_location": {"column": d.end_location.column, "row": d.end_location.row},
         "filename": absolute_path(d.filename),

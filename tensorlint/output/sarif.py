@@ -54,6 +54,7 @@ def render(diagnostics, root: Path | None = None, **_) -> str:
                     }
                 }
             ],
+            **({"properties": {"cell": d.cell}} if d.cell is not None else {}),
         }
         for d in diagnostics
     ]

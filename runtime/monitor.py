@@ -40,6 +40,7 @@ from .classify import Activation, ModuleInfo, WatchedFunction, describe
 from .drift import check_architecture, drift_findings
 from .findings import group_findings, is_allowed, normalise_allow, sort_findings
 from .functional_mode import FunctionalMode
+from .history import History
 from .options import Options
 from .profile import INPUT, Profile, architecture
 from .report import Report
@@ -251,6 +252,7 @@ class Monitor:
         self._info: dict[int, ModuleInfo] = {}
         self._modes = ModeChecks(self.options)
         self._grads: GradientChecks | None = None
+        self._history = History(self.options)  # bounded snapshots of the accumulators (runtime/history.py)
         self._local = _ThreadState(self._on_function)
         self._lock = threading.RLock()
         self._stores: dict[int, StatStore] = {}
@@ -485,6 +487,7 @@ class Monitor:
                 with torch.no_grad():
                     for store in self._stores.values():
                         self._guard(store.merge, t.forward)
+                    self._guard(self._history.after_forward, self._stores, t.forward)
             self.forwards += 1
         t.sampling = False
 
@@ -657,6 +660,7 @@ class Monitor:
             return
         with self._lock:
             self._guard(self._grads.before_step, optimizer)
+            self._guard(self._history.after_grad_step, self._grads)
 
     def _on_optimizer_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
         if _compiling():
@@ -734,7 +738,9 @@ class Monitor:
                 findings += self._grads.findings(order)
         kept = [f for f in findings if not is_allowed(f, self._allow)]
         detailed = sort_findings(kept, order)
-        return Report(group_findings(detailed), self._summary(len(findings) - len(kept)), detailed)
+        report = Report(group_findings(detailed), self._summary(len(findings) - len(kept)), detailed)
+        report.attach(profile=prof, history=self._history.freeze(), reference=self.reference)  # for save_html
+        return report
 
     def _input_origins(self) -> NonFiniteInputs:
         """Where non-finite values entered each module (its caller, first bad input) and other outputs that went bad."""

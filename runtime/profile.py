@@ -116,6 +116,9 @@ def _channels(rows: list[dict]) -> dict[str, Any]:
         "bn_var_ratio": math.exp(sum(math.log(v) for v in ratios) / len(ratios)),
         "bn_samples": r["channel_n"],
         "bn_rows": r["channel_rows"],
+        # per channel (the first 256): live mean in running stds from the running mean, live/running variance
+        "bn_channel_z": [_finite(float(f"{m:.4g}")) for m in r["channel_mean"][:256]],
+        "bn_channel_var_ratio": [_finite(float(f"{v:.4g}")) for v in r["channel_var"][:256]],
     }
 
 

@@ -1,4 +1,8 @@
-"""The report a user reads: findings, plus JSON and a rich table."""
+"""The report a user reads: findings, plus JSON, a rich table and a self-contained HTML page.
+
+Under ``torch.distributed`` a report holds every rank's findings (see runtime/distributed.py);
+``print``/``save_json``/``save_html`` then act on rank 0 only unless ``all_ranks=True``.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,20 @@ class Report:
         self.findings = findings
         self.summary = summary
         self.details = list(findings) if details is None else details
+        self.profile: Any = None  # the Profile the findings were computed from (merged across ranks under DDP)
+        self.history: Any = None  # a FrozenHistory (runtime/history.py), for the HTML report
+        self.reference: Any = None  # the reference Profile, if drift was checked
+        self.rank: int | None = None  # this process's rank when torch.distributed is initialised
+        self.world_size = 1
+
+    def attach(self, *, profile: Any = None, history: Any = None, reference: Any = None) -> Report:
+        """Keep what the HTML report plots next to the findings (the monitor calls this)."""
+        self.profile, self.history, self.reference = profile, history, reference
+        return self
+
+    def writes(self, all_ranks: bool = False) -> bool:
+        """Whether this process prints and writes files: always outside DDP, else rank 0 (or every rank if asked)."""
+        return all_ranks or not self.rank
 
     def by_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
@@ -37,12 +55,26 @@ class Report:
             "details": [f.to_dict() for f in self.details],
         }
 
-    def save_json(self, path: str | os.PathLike) -> None:
+    def save_json(self, path: str | os.PathLike, *, all_ranks: bool = False) -> None:
+        if not self.writes(all_ranks):
+            return
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(self.to_dict(), fh, indent=1, default=str)
 
-    def print(self, console=None) -> None:
+    def save_html(self, path: str | os.PathLike, *, title: str | None = None, all_ranks: bool = False) -> None:
+        """One self-contained HTML file (inline SVG/canvas and script, nothing fetched): findings and plots."""
+        if not self.writes(all_ranks):
+            return
+        from .html_report import render
+
+        text = render(self, title=title)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    def print(self, console=None, *, all_ranks: bool = False) -> None:
         """A table in the terminal; pass a ``rich.console.Console`` to redirect it."""
+        if not self.writes(all_ranks):
+            return
         from rich.console import Console
         from rich.table import Table
 

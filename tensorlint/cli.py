@@ -13,11 +13,45 @@ from tensorlint.errors import UsageError
 from tensorlint.output import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2  # ruff's: clean, findings remain, usage/internal error
+OUTPUT_FORMAT_ENV = "TENSORLINT_OUTPUT_FORMAT"  # as RUFF_OUTPUT_FORMAT: the default --output-format
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2, as ruff does
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
+    """One-line errors (exit 2, as ruff), no abbreviated long options, and "did you mean"."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["allow_abbrev"] = False  # `--fi` is an error, never a silent `--fix`
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        hint = self._suggestion(message)
+        raise UsageError(f"{message}{hint} (see `{self.prog} --help`)")
+
+    def _options(self) -> set[str]:
+        found = {o for o in self._option_string_actions if o.startswith("--")}
+        for action in self._actions:
+            for sub in (getattr(action, "choices", None) or {}).values() if isinstance(action, argparse._SubParsersAction) else ():
+                found |= sub._options()
+        return found
+
+    def _suggestion(self, message: str) -> str:
+        import difflib
+        import re
+
+        if message.startswith("unrecognized arguments:"):
+            for word in message.split(":", 1)[1].split():
+                if word.startswith("--"):
+                    close = difflib.get_close_matches(word.split("=", 1)[0], sorted(self._options()), n=1, cutoff=0.6)
+                    if close:
+                        return f"; did you mean `{close[0]}`?"
+            return ""
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            options = re.findall(r"'([^']*)'", choice.group(2)) or [c.strip() for c in choice.group(2).split(",")]
+            close = difflib.get_close_matches(choice.group(1), options, n=1, cutoff=0.5)
+            if close:
+                return f"; did you mean `{close[0]}`?"
+        return ""
 
 
 def _comma_list(text: str) -> list[str]:
@@ -34,7 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fix", action="store_true", help="apply safe fixes")
     check.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff, also apply unsafe fixes")
     check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
-    check.add_argument("--output-format", choices=FORMATS, default=None, help="default: full")
+    check.add_argument("--output-format", choices=FORMATS, default=None,
+                       help=f"default: full, or ${OUTPUT_FORMAT_ENV} when set")
+    check.add_argument("--output-file", "-o", type=Path, default=None, metavar="PATH",
+                       help="write the findings to PATH instead of standard output")
+    check.add_argument("--fix-only", action="store_true",
+                       help="apply fixes (as --fix) and report only what was fixed, not what remains")
+    check.add_argument("--show-fixes", action=argparse.BooleanOptionalAction, default=None,
+                       help="list the fixes applied, per file and rule")
+    check.add_argument("--exit-non-zero-on-fix", action="store_true",
+                       help="exit 1 when a fix was applied, even if no findings remain")
+    check.add_argument("--add-noqa", action="store_true",
+                       help="add `# noqa: CODE` to every line with a finding (merging existing noqa comments)")
     check.add_argument("--statistics", action="store_true", help="count findings per rule")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
     for flag, text in (
@@ -69,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--output-format", choices=("text", "json", "markdown"), default="text")
 
+    config = sub.add_parser("config", help="list the configuration settings, or explain one")
+    config.add_argument("key", nargs="?", help="a setting (e.g. extend-exclude)")
+    config.add_argument("--output-format", choices=("text", "json"), default="text")
+
     sub.add_parser("server", help="run the language server for editors (LSP over stdio)")
 
     from tensorlint.commands.diagnose import add_parser as add_diagnose  # torch-free; the runtime loads lazily
@@ -88,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
             return _rule(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "config":
+            from tensorlint.config import show_settings
+
+            return show_settings(args.key, args.output_format)
         if args.command == "server":
             from tensorlint.server import main as serve  # pygls is only imported here
 
@@ -112,6 +165,68 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def output_format(args) -> str:
+    """--output-format, else $TENSORLINT_OUTPUT_FORMAT (as ruff's RUFF_OUTPUT_FORMAT), else full."""
+    if args.output_format:
+        return args.output_format
+    value = os.environ.get(OUTPUT_FORMAT_ENV, "").strip()
+    if not value:
+        return "full"
+    if value not in FORMATS:
+        import difflib
+
+        close = difflib.get_close_matches(value, FORMATS, n=1, cutoff=0.5)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        raise UsageError(f"${OUTPUT_FORMAT_ENV}: unknown output format `{value}`{hint}; one of: {', '.join(FORMATS)}")
+    return value
+
+
+def check_flag_conflicts(args) -> None:
+    if args.add_noqa:
+        clash = [flag for flag, on in (("--fix", args.fix), ("--fix-only", args.fix_only), ("--diff", args.diff),
+                                       ("--stdin-filename", args.stdin_filename), ("-", "-" in args.paths)) if on]
+        if clash:
+            raise UsageError(f"--add-noqa cannot be combined with {', '.join(clash)}")
+    if args.fix_only and args.diff:
+        raise UsageError("--fix-only cannot be combined with --diff")
+
+
+def open_output_file(path: Path):
+    """The file --output-file names, created with its folders; closed at exit."""
+    import atexit
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "w", encoding="utf-8", newline="", buffering=1)  # line-buffered: complete at exit
+    except OSError as exc:
+        raise UsageError(f"cannot write --output-file {path}: {exc.strerror or exc}") from None
+    atexit.register(handle.close)
+    return handle
+
+
+def print_fixes(console, results, fixed: int, show: bool | None, quiet: bool) -> None:
+    """What --fix changed: with --show-fixes, per file and rule, as ruff lists it."""
+    if quiet:
+        return
+    if not fixed:
+        console.print("No fixes applied." if show else "", end="\n" if show else "")
+        return
+    console.print(f"Fixed {fixed} finding{'s' * (fixed != 1)}{':' if show else '.'}", markup=False)
+    if not show:
+        return
+    from tensorlint.output import display_path
+
+    for result in sorted(results, key=lambda r: r.path):
+        codes = getattr(result, "fixed_codes", None) or {}
+        if not result.fixed:
+            continue
+        console.print(f"- {display_path(result.path)}:", markup=False, highlight=False)
+        if not codes:
+            console.print(f"    {result.fixed} × (fixes)", markup=False)
+        for (code, name), count in sorted(codes.items()):
+            console.print(f"    {count} × {code} ({name})", markup=False)
+
+
 def _rule(args) -> int:
     from tensorlint.docs import rule_json, rule_text
     from tensorlint.rules import all_rules, find_rule
@@ -123,7 +238,9 @@ def _rule(args) -> int:
             raise UsageError("name a rule (code or kebab-case name), or pass --all")
         found = find_rule(args.rule)
         if found is None:
-            raise UsageError(f"unknown rule `{args.rule}`; see `tensorlint rules`")
+            from tensorlint.selection import did_you_mean
+
+            raise UsageError(f"unknown rule `{args.rule}`{did_you_mean(args.rule)}; see `tensorlint rules`")
         chosen = [found]
     if args.output_format == "json":
         data = [rule_json(r) for r in chosen]
@@ -145,11 +262,17 @@ def _rules(args) -> int:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(box=None, header_style="bold")
-        for column in ("code", "name", "summary", "fix", "default"):
-            table.add_column(column)
+        # codes and names are what users copy into their configuration: never cut; on a
+        # narrow terminal the summary wraps (at words, or inside a long `code` span)
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        table.add_column("code", no_wrap=True)
+        table.add_column("name", no_wrap=True, min_width=max(len(r.name) for r in all_rules()))
+        table.add_column("summary", overflow="fold", ratio=1)
+        table.add_column("fix", no_wrap=True)
+        table.add_column("on", no_wrap=True)  # on by default
         for r in all_rules():
             fix = r.fix_applicability.value if r.fix_applicability else "-"
             table.add_row(r.code, r.name, r.summary, fix, "on" if r.default_enabled else "off")
-        Console(soft_wrap=False).print(table)
+        Console(soft_wrap=False, highlight=False).print(table)
     return EXIT_CLEAN
+

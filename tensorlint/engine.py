@@ -23,7 +23,7 @@ from tensorlint.diagnostics import (  # noqa: F401 - syntax_error and the codes 
     Severity,
     syntax_error,
 )
-from tensorlint.noqa import Suppressions
+from tensorlint.noqa import Suppressions, apply_noqa
 from tensorlint.rules import all_rules
 from tensorlint.rules.base import Rule
 from tensorlint.semantics.context import FileContext
@@ -142,8 +142,8 @@ def lint_source(source: str, path: str, settings: LintSettings, project: Project
             return []
         return [syntax_error("file is nested too deeply to analyse (RecursionError); it was not checked")]
     if not sink:
-        return []
-    return Suppressions(source).filter(_materialise(module, source, sink))
+        return apply_noqa(source, [], settings.enabled) if "noqa" in source else []
+    return apply_noqa(source, _materialise(module, source, sink), settings.enabled)
 
 
 def _materialise(module: cst.Module, source: str, sink: list) -> list[Diagnostic]:

@@ -71,3 +71,138 @@ class Suppressions:
 
     def filter(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         return [d for d in diagnostics if not self.suppressed(d)]
+
+
+# --- unused and unknown suppressions (TL900), and adding suppressions (--add-noqa) ---
+
+UNUSED_NOQA_CODE = "TL900"
+UNUSED_NOQA_NAME = "unused-noqa"
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
+# our codes are TL + three digits; a token that starts with TL and holds a digit is meant
+# as one of ours (`TL00l`, `TL1O1`, `TL9999`); any other token (`E501`, `F401`, prose) belongs
+# to another tool and is never judged
+_OURS = re.compile(r"^tl(?=[0-9a-z]*[0-9])[0-9a-z]{1,6}$", re.IGNORECASE)
+
+
+def _known():
+    from tensorlint.catalog import all_rules
+
+    rules = all_rules()
+    return {r.code.lower(): r for r in rules} | {r.name: r for r in rules}
+
+
+def _line_directives(source: str):
+    """Per row with a `# noqa: ...` comment: (row, comment column, match, codes with
+    their columns in the line). Blanket `# noqa` (no codes) is never judged: it may be
+    meant for any tool."""
+    by_row, _ = comments(source)
+    lines = split_lines(source)
+    for row, comment in by_row.items():
+        if "noqa" not in comment.lower():
+            continue
+        line = lines[row - 1] if row <= len(lines) else ""
+        at = line.rfind(comment)
+        if at < 0:
+            continue
+        if _FILE_NOQA.match(comment.strip()):
+            match = _FILE_NOQA.match(comment.strip())
+            offset = at + (len(comment) - len(comment.lstrip()))
+        else:
+            match = _LINE_NOQA.search(comment)
+            offset = at
+        if match is None or not match.group("codes"):
+            continue
+        start = offset + match.start("codes")
+        codes = [(m.group(), start + m.start(), start + m.end()) for m in _TOKEN.finditer(match.group("codes"))]
+        yield row, at, offset + match.start(), offset + match.end(), codes
+
+
+def unused_noqa(source: str, diagnostics: list[Diagnostic], enabled: frozenset[str]) -> list[Diagnostic]:
+    """TL900 findings for `source`, whose findings before noqa are `diagnostics`.
+
+    A code is *unknown* when it is meant as ours (`TL…` with a digit, or a misspelt rule
+    name) but names no rule; it is *unused* when its rule is enabled and nothing on that
+    line (or, for a file-wide `# tensorlint: noqa: …`, nothing in the file) was suppressed
+    by it. Codes of rules that are not enabled are left alone, as ruff does not call them
+    unused: another run (`--extend-select`) may need them. A directive that lists TL900
+    itself is never judged."""
+    from tensorlint.diagnostics import Applicability, Fix, Location, Severity
+    from tensorlint.selection import closest_rule
+
+    known = _known()
+    lines = split_lines(source)
+    out = []
+    for row, comment_at, start, end, codes in _line_directives(source):
+        line = lines[row - 1]
+        file_wide = bool(_FILE_NOQA.match(line[comment_at:].strip())) and not line[:comment_at].strip()
+        lowered = [c.lower() for c, _, _ in codes]
+        if UNUSED_NOQA_CODE.lower() in lowered or UNUSED_NOQA_NAME in lowered:
+            continue
+        here = [d for d in diagnostics if file_wide or d.noqa_row == row]
+        unknown, unused = [], []
+        for text, a, b in codes:
+            rule = known.get(text.lower())
+            if rule is not None:
+                if rule.code in enabled and not file_wide and not any(d.code == rule.code for d in here):
+                    unused.append((text, a, b))
+                continue
+            if _OURS.match(text) or ("-" in text.strip("-") and closest_rule(text) is not None):
+                unknown.append((text, a, b))
+        if not unknown and not unused:
+            continue
+        parts = []
+        if unused:
+            parts.append("unused: " + ", ".join(f"`{t}`" for t, _, _ in unused))
+        if unknown:
+            hints = []
+            for t, _, _ in unknown:
+                near = closest_rule(t)
+                hints.append(f"`{t}`" + (f" (did you mean `{near.code if not '-' in t else near.name}`?)" if near else ""))
+            parts.append("unknown: " + ", ".join(hints))
+        message = f"Unused `noqa` directive ({'; '.join(parts)})"
+        drop = {(a, b) for _, a, b in unknown + unused}
+        edit = _removal(line, row, comment_at, start, end, codes, drop, len(lines))
+        fix = None
+        if edit is not None:
+            what = f"Remove {'them' if len(drop) > 1 else 'it'}" if edit.content else "Remove the `noqa` directive"
+            fix = Fix(Applicability.SAFE, what, (edit,))
+        out.append(
+            Diagnostic(
+                code=UNUSED_NOQA_CODE, name=UNUSED_NOQA_NAME, message=message, severity=Severity.WARNING,
+                location=Location(row, start + 1), end_location=Location(row, end + 1), fix=fix, noqa_row=row,
+            )
+        )
+    return out
+
+
+def _removal(line: str, row: int, comment_at: int, start: int, end: int, codes, drop, n_lines: int):
+    """The edit that removes the dropped codes, or the whole directive when none is left.
+    None when the comment goes on past the directive in a way that removal would garble."""
+    from tensorlint.diagnostics import Edit, Location
+
+    kept = [text for text, a, b in codes if (a, b) not in drop]
+    codes_start, codes_end = codes[0][1], codes[-1][2]
+    if kept:
+        return Edit(", ".join(kept), Location(row, codes_start + 1), Location(row, codes_end + 1))
+    rest = line[end:]
+    if rest.strip():
+        return None  # `# noqa: TL001 (why)`: the reason would be left dangling
+    if not line[:comment_at].strip() and start == comment_at:
+        # a comment line of its own: the line goes
+        if row < n_lines:
+            return Edit("", Location(row, 1), Location(row + 1, 1))
+        return Edit("", Location(row, 1), Location(row, len(line) + 1))
+    cut = len(line[:start].rstrip())
+    return Edit("", Location(row, cut + 1), Location(row, len(line) + 1))
+
+
+def apply_noqa(source: str, diagnostics: list[Diagnostic], enabled: frozenset[str]) -> list[Diagnostic]:
+    """`diagnostics` less those `# noqa` suppresses; with TL900 enabled, plus its findings
+    (which only a file-wide directive or a directive naming TL900 can suppress)."""
+    if UNUSED_NOQA_CODE not in enabled or "noqa" not in source.lower():
+        return Suppressions(source).filter(diagnostics) if diagnostics else []
+    suppressions = Suppressions(source)
+    kept = suppressions.filter(diagnostics)
+    unused = [d for d in unused_noqa(source, diagnostics, enabled) if not any(
+        _matches(codes, d) for codes in suppressions._file)]
+    return sorted(kept + unused, key=Diagnostic.sort_key)

@@ -19,8 +19,36 @@ def resolve(selector: str, *, where: str = "selector") -> frozenset[str]:
             return frozenset({rule.code})
     matched = frozenset(r.code for r in rules if r.code.lower().startswith(lowered))
     if not key or not matched:
-        raise UsageError(f"unknown rule {where} `{selector}`; see `tensorlint rules` for the list")
+        raise UsageError(f"unknown rule {where} `{selector}`{did_you_mean(selector)}; see `tensorlint rules` for the list")
     return matched
+
+
+def closest_rule(text: str):
+    """The rule whose code or name `text` most likely misspells (`TL00l`, `tensor-copy-constuct`), or None."""
+    import difflib
+
+    key = text.strip()
+    rules = all_rules()
+    by_code = {r.code.lower(): r for r in rules}
+    by_name = {r.name: r for r in rules}
+    lowered = key.lower()
+    # letters typed for digits (`TL00l`, `TLO01`): a code with the look-alikes read as digits
+    digits = lowered[:2] + lowered[2:].translate(str.maketrans("lioszb", "110528"))
+    if digits in by_code:
+        return by_code[digits]
+    pool = by_name if "-" in key or not lowered.startswith("tl") else by_code
+    if pool is by_code and len(lowered) < 5:
+        return None  # `TL1` is a prefix, not a misspelt code
+    close = difflib.get_close_matches(lowered, list(pool), n=1, cutoff=0.75 if pool is by_code else 0.6)
+    return pool[close[0]] if close else None
+
+
+def did_you_mean(text: str) -> str:
+    rule = closest_rule(text)
+    if rule is None:
+        return ""
+    shown = rule.name if "-" in text else rule.code
+    return f" (did you mean `{shown}`, {rule.name if shown == rule.code else rule.code}?)"
 
 
 def resolve_all(selectors: Iterable[str], *, where: str = "selector") -> frozenset[str]:

@@ -183,8 +183,8 @@ def test_bad_config_exits_2_naming_the_problem(tmp_path, config, needle):
 
 
 def test_bad_cli_selector_exits_2(project):
-    proc = run_cli("check", "--select", "TL9", cwd=project)
-    assert proc.returncode == 2 and "`TL9`" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("check", "--select", "TL99", cwd=project)
+    assert proc.returncode == 2 and "`TL99`" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("check", "--output-format", "xml", cwd=project)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 

@@ -95,8 +95,11 @@ def run_check(args) -> int:
     config = load_settings(args, cwd)
     settings = lint_settings(config)
     # as in ruff, --unsafe-fixes alone only changes what is shown as fixable
-    mode = "diff" if args.diff else "fix" if args.fix else "check"
-    fmt = args.output_format or "full"
+    from tensorlint.cli import check_flag_conflicts, output_format
+
+    check_flag_conflicts(args)
+    mode = "diff" if args.diff else "fix" if (args.fix or args.fix_only) else "check"
+    fmt = output_format(args)
     discovery = Discovery(
         root=config.root,
         exclude=tuple(config.exclude if config.exclude is not None else DEFAULT_EXCLUDES) + tuple(config.extend_exclude),
@@ -133,6 +136,10 @@ def run_check(args) -> int:
             if fmt in ("full", "concise", "grouped", "pylint") or mode == "diff" or getattr(args, "add_noqa", False):
                 return EXIT_CLEAN
 
+    if args.add_noqa:
+        from tensorlint.add_noqa import add_noqa
+
+        return add_noqa(results, lambda path: per_file_ignored(config, path))
     return report(results, args, config, fmt, mode, from_stdin)
 
 
@@ -172,6 +179,10 @@ def report(results: list[FileResult], args, config: Config, fmt: str, mode: str,
     from rich.console import Console
 
     stream = sys.stderr if (from_stdin and mode == "fix") else sys.stdout
+    if args.output_file is not None:
+        from tensorlint.cli import open_output_file
+
+        stream = open_output_file(args.output_file)
     console = Console(file=stream, highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     diagnostics: list[Diagnostic] = []
@@ -204,7 +215,13 @@ def report(results: list[FileResult], args, config: Config, fmt: str, mode: str,
             return EXIT_ERROR
         return EXIT_CLEAN if args.exit_zero or not fixed else EXIT_FINDINGS
 
-    if args.statistics:
+    if args.show_fixes or args.fix_only:
+        from tensorlint.cli import print_fixes
+
+        print_fixes(console, results, fixed, args.show_fixes, args.quiet)
+    if args.fix_only:
+        pass  # what remains is not reported (ruff's --fix-only)
+    elif args.statistics:
         _print_statistics(console, diagnostics, fmt, args.unsafe_fixes)
     elif fmt == "full":
         from tensorlint.output.full import print_full
@@ -213,14 +230,17 @@ def report(results: list[FileResult], args, config: Config, fmt: str, mode: str,
     else:
         from importlib import import_module
 
-        module = import_module(f"tensorlint.output.{'json_format' if fmt == 'json' else fmt}")
-        stream.write(module.render(diagnostics, root=config.root))
+        from tensorlint.output import module_name
 
-    if fmt in ("full", "concise") and not args.quiet:
-        _print_summary(console, diagnostics, fixed, internal)
+        stream.write(import_module(module_name(fmt)).render(diagnostics, root=config.root, unsafe=args.unsafe_fixes))
+
+    if fmt in ("full", "concise", "grouped") and not args.quiet and not args.fix_only:
+        _print_summary(console, diagnostics, 0 if args.show_fixes else fixed, internal)
     if internal:
         return EXIT_ERROR
-    if args.exit_zero or not diagnostics:
+    if args.exit_non_zero_on_fix and fixed:
+        return EXIT_FINDINGS
+    if args.exit_zero or args.fix_only or not diagnostics:
         return EXIT_CLEAN
     return EXIT_FINDINGS
 

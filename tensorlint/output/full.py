@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.text import Text
 
 from tensorlint.diagnostics import Applicability
-from tensorlint.output import display_path
+from tensorlint.output import display_path, printable, without_fix_hint
 from tensorlint.source import split_lines
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
@@ -40,7 +40,8 @@ def print_full(console: Console, diagnostics, texts: dict[str, str]) -> None:
         header.append(f":{d.position()}: ")
         header.append(d.code, style=_SEVERITY_STYLE[d.severity.value])
         header.append(f" [{d.name}] ", style="dim")
-        header.append(d.message)
+        # the fix's hint is on the `= help:` line: the message does not say it twice
+        header.append(printable(without_fix_hint(d.message, d.fix.message if d.fix is not None else None)))
         console.print(header)
         row = d.location.row
         if 0 < row <= len(lines):
@@ -48,10 +49,11 @@ def print_full(console: Console, diagnostics, texts: dict[str, str]) -> None:
             raw = lines[row - 1]
             start = d.location.column - 1
             end = d.end_location.column - 1 if d.end_location.row == row else len(raw)
-            # columns count characters; the terminal counts cells (tabs, wide characters)
-            line = raw.expandtabs(4)
-            lead = cell_len(raw[:start].expandtabs(4))
-            width = max(1, cell_len(raw[:end].expandtabs(4)) - lead)
+            # columns count characters; the terminal counts cells (tabs, wide characters);
+            # control characters from the file are shown as escapes (`\x1b`), never sent raw
+            line = printable(raw).expandtabs(4)
+            lead = cell_len(printable(raw[:start]).expandtabs(4))
+            width = max(1, cell_len(printable(raw[:end]).expandtabs(4)) - lead)
             console.print(Text(" " * gutter + " |", style="blue"))
             code_line = Text(f"{row} | ", style="blue")
             code_line.append(line)
@@ -61,7 +63,7 @@ def print_full(console: Console, diagnostics, texts: dict[str, str]) -> None:
             console.print(caret)
         if d.fix is not None:
             hint = Text(" " * (len(str(row)) + 1) + "= help: ", style="cyan")
-            hint.append(d.fix.message)
+            hint.append(printable(d.fix.message))
             if d.fix.applicability is Applicability.UNSAFE:
                 hint.append(" (unsafe fix: --unsafe-fixes)", style="dim")
             console.print(hint)

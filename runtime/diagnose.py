@@ -223,8 +223,11 @@ class Session:
                   "sampled_optimizer_steps": 0, "allowed": 0}  # fmt: skip
         errors: list[str] = []
         options: dict[str, Any] = {}
+        main: tuple[int, Report] | None = None  # the busiest model's report: its plots go into the HTML
         for w in self.watched:
             rep = w.monitor.report()
+            if main is None or rep.summary.get("forwards", 0) > main[0]:
+                main = (rep.summary.get("forwards", 0), rep)
             for key in totals:
                 totals[key] += int(rep.summary.get(key, 0))
             errors += [f"{w.label}: {e}" for e in rep.summary.get("internal_errors", [])]
@@ -246,7 +249,12 @@ class Session:
         details = [f for f in details if chosen(f.kind)]
         findings.sort(key=lambda f: _RANK[f.severity])  # stable: each model's own order is kept
         summary = {**totals, "internal_errors": errors, "options": options, "models": models, "notes": list(self.notes)}
-        return Report(findings, summary, details)
+        merged = Report(findings, summary, details)
+        if main is not None and hasattr(merged, "attach"):  # profile/history for Report.save_html
+            merged.attach(profile=getattr(main[1], "profile", None), history=getattr(main[1], "history", None),
+                          reference=getattr(main[1], "reference", None))  # fmt: skip
+            merged.rank, merged.world_size = getattr(main[1], "rank", None), getattr(main[1], "world_size", 1)
+        return merged
 
     def profiles(self) -> list[tuple[str, Profile]]:
         return [(w.label, w.monitor.profile()) for w in self.watched if w.absorbed_by is None]

@@ -530,6 +530,7 @@ class _Program:
     source: str
     line_map: LineMap
     errors: list[Diagnostic]  # TL000 per cell left out (already cell-relative)
+    cells: dict[int, str] = field(default_factory=dict)  # the cells' texts, by number
 
 
 def _program(cells: list[tuple[int, str]], path: str) -> _Program:
@@ -537,7 +538,7 @@ def _program(cells: list[tuple[int, str]], path: str) -> _Program:
 
     source, line_map = cells_to_source(cells)
     if python_rejects(source, path) is None:
-        return _Program(source, line_map, [])
+        return _Program(source, line_map, [], dict(cells))
     errors = []
     good = []
     for number, text in cells:
@@ -548,7 +549,7 @@ def _program(cells: list[tuple[int, str]], path: str) -> _Program:
         elif not _compiles_with_top_level_await(one):
             errors += Suppressions(text).filter([one_map.map_diagnostic(rejected)])
     source, line_map = cells_to_source(good)
-    return _Program(source, line_map, errors)
+    return _Program(source, line_map, errors, dict(cells))
 
 
 def _compiles_with_top_level_await(text: str) -> bool:
@@ -561,12 +562,42 @@ def _compiles_with_top_level_await(text: str) -> bool:
     return True
 
 
+# Rules about a result that is thrown away: a cell's last expression is not thrown away,
+# Jupyter displays it (unless a `;` ends it).
+_DISPLAYED_RESULT_RULES = frozenset({"tensor-result-discarded"})
+
+
+def _displayed(program: _Program, d: Diagnostic) -> bool:
+    """Whether the finding is on its cell's last statement, an expression whose value
+    Jupyter shows."""
+    import ast
+
+    text = program.cells.get(d.cell)
+    converted = python_text(text) if text is not None else None
+    if converted is None:
+        return False
+    try:
+        body = ast.parse(converted.text).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    if not body or not isinstance(body[-1], ast.Expr):
+        return False
+    last = body[-1]
+    lines = split_lines(converted.text)
+    if lines[last.end_lineno - 1][last.end_col_offset:].lstrip().startswith(";"):
+        return False  # `x.view(2, 3);` shows nothing
+    shift = converted.dedent if last.lineno in converted.dedented else 0
+    return (d.location.row, d.location.column) == (last.lineno, last.col_offset + 1 + shift)
+
+
 def _lint_program(program: _Program, path: str, settings: LintSettings, view) -> list[Diagnostic]:
     from tensorlint.engine import lint_source
 
     found = lint_source(program.source, path, settings, view(program.source) if view else None) \
         if program.source else []
     mapped = [program.line_map.map_diagnostic(d) for d in found]
+    if any(d.name in _DISPLAYED_RESULT_RULES for d in mapped):
+        mapped = [d for d in mapped if not (d.name in _DISPLAYED_RESULT_RULES and _displayed(program, d))]
     if SYNTAX_ERROR_CODE in settings.enabled:
         mapped += program.errors
     return sorted(mapped, key=Diagnostic.sort_key)

@@ -80,6 +80,18 @@ def test_noqa_works_per_line_inside_a_cell():
     assert codes_at(found) == [("TL203", 1, 4, 5)]
 
 
+def test_a_cells_last_expression_is_displayed_not_discarded():
+    from tensorlint.rules import all_rules
+
+    if "TL004" not in {rule.code for rule in all_rules()}:
+        pytest.skip("TL004 (tensor-result-discarded) is not in this tree")
+    setup = "import torch\nx = torch.randn(2, 3)\n"
+    shown = lint_cells([setup, "x.view(3, 2)\n"], "nb.ipynb", settings_for(["TL004"]))
+    assert shown == []  # Jupyter prints the view: not a no-op
+    planted = lint_cells([setup, "x.view(3, 2)\nprint(x)\n", "x.view(3, 2);\n"], "nb.ipynb", settings_for(["TL004"]))
+    assert codes_at(planted) == [("TL004", 2, 1, 1), ("TL004", 3, 1, 1)]
+
+
 # --- IPython syntax ---------------------------------------------------------------
 
 @pytest.mark.parametrize("line", [

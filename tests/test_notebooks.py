@@ -337,3 +337,31 @@ def test_precommit_hook_covers_notebooks():
 def test_notebook_errors_are_not_exceptions_of_other_kinds():
     with pytest.raises(NotebookError):
         Notebook.parse(b"\xff\xfe\x00")
+
+
+def test_crlf_notebook_keeps_its_line_breaks():
+    before = notebook("z = 1\n", FIXABLE).replace("\n", "\r\n")
+    nb = Notebook.parse(before)
+    outcome = fix_cells(nb.code_cells(), "nb.ipynb", settings_for(["TL203"]), unsafe=False)
+    assert nb.with_sources(outcome.changed).decode() == notebook("z = 1\n", FIXED).replace("\n", "\r\n")
+
+
+def test_stdin_notebook_check_and_fix(tmp_path):
+    text = notebook("z = 1\n", FIXABLE)
+    proc = run_cli("check", "--no-cache", "--isolated", "--output-format", "concise", "--stdin-filename", "nb.ipynb",
+                   "-", input=text, cwd=tmp_path)
+    assert proc.stdout.startswith("nb.ipynb:cell 2:3:5: TL203")
+    fixed = run_cli("check", "--no-cache", "--isolated", "--fix", "--stdin-filename", "nb.ipynb", "-", input=text,
+                    cwd=tmp_path)
+    assert fixed.returncode == 0 and fixed.stdout == notebook("z = 1\n", FIXED)
+    assert not (tmp_path / "nb.ipynb").exists()
+
+
+def test_named_files_need_a_python_name_or_shebang(tmp_path):
+    body = "import torch\nx = torch.randn(2, 3)\n" + LOG_SOFTMAX
+    (tmp_path / "script").write_text("#!/usr/bin/env python3\n" + body, encoding="utf-8")
+    (tmp_path / "notes.md").write_text(body, encoding="utf-8")
+    proc = run_cli("check", "--no-cache", "--isolated", "--output-format", "concise", "script", "notes.md",
+                   cwd=tmp_path)
+    assert proc.stdout.startswith("script:4:5: TL203") and "notes.md" not in proc.stdout
+    assert "notes.md: not a Python file or notebook; skipped" in proc.stderr

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+from stat import S_ISREG
 from pathlib import Path
 
 from tensorlint import __version__
@@ -41,7 +42,7 @@ class Stamps:
             try:
                 stat = os.stat(path)
                 found = stat_part == f"{stat.st_size}:{stat.st_mtime_ns}"
-                if not found and digest:
+                if not found and digest and S_ISREG(stat.st_mode):  # never open a FIFO: it would block
                     with open(path, "rb") as handle:
                         found = content_key(handle.read()) == digest
             except OSError:

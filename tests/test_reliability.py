@@ -553,3 +553,90 @@ def test_two_concurrent_runs_sharing_a_cache_leave_it_valid(tmp_path):
 
     assert len(_read(entries, "entries")) == 10  # whole, and signed
     assert not list((tmp_path / ".tensorlint_cache").glob(".tmp-*"))
+
+
+# 12 (project index). An import that names a FIFO never blocks: the index does not read
+# it, and a warm run whose recorded dependency became a FIFO does not open it to hash it.
+FIFO_MODELS = (
+    "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    "        self.drop = nn.Dropout(0.5)\n\n    def forward(self, x):\n        return self.drop(x)\n"
+)
+FIFO_INFER = "import torch\n\nfrom models import Net\n\nmodel = Net()\nwith torch.no_grad():\n    y = model(torch.ones(2))\n"
+
+
+def test_12_project_index_never_reads_an_imported_fifo(tmp_path):
+    (tmp_path / "infer.py").write_text(FIFO_INFER)
+    os.mkfifo(tmp_path / "models.py")
+    probe = (
+        "import sys; from pathlib import Path\n"
+        "from tensorlint.semantics.project import ProjectIndex\n"
+        "from tensorlint.cache import Stamps\n"
+        "root = Path(sys.argv[1]); fifo = root / 'models.py'\n"
+        "index = ProjectIndex(root)\n"
+        "print(index.file(fifo), repr(index.content_hash(fifo)), index.unchanged(fifo, 'abc:1:2'),\n"
+        "      Stamps().unchanged(str(fifo), 'abc:1:2'), index.module_file('models', root / 'infer.py'))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["None", "''", "False", "False", "None"], proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "tensorlint", "check", "--isolated", "--no-cache", "--output-format", "concise", "infer.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_12_warm_run_whose_dependency_became_a_fifo_does_not_hang(tmp_path):
+    (tmp_path / "models.py").write_text(FIFO_MODELS)
+    (tmp_path / "infer.py").write_text(FIFO_INFER)
+    command = [sys.executable, "-m", "tensorlint", "check", "--isolated", "--output-format", "concise", "infer.py"]
+    cold = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert cold.returncode == 1 and "infer.py:7:9: TL103" in cold.stdout  # models.py was read: a dependency
+    (tmp_path / "models.py").unlink()
+    os.mkfifo(tmp_path / "models.py")
+    warm = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert warm.returncode == 0 and "TL103" not in warm.stdout, warm.stdout + warm.stderr  # Net is unknown now
+
+
+# scripts/fix_safety.py: a tiny tree goes through (every fix compiles, idempotent, AST
+# diff only at the fix sites), and the AST-diff check does catch a change away from them.
+def _fix_safety():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fix_safety", REPO / "scripts" / "fix_safety.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fix_safety_script_on_a_tiny_tree(tmp_path):
+    tree = tmp_path / "proj"
+    (tree / "pkg").mkdir(parents=True)
+    (tree / "pkg" / "train.py").write_text(
+        "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
+        "def f(x, logits, labels):\n    w = torch.FloatTensor([1, 2])\n    z = torch.log(1 + x)\n"
+        "    loss = F.cross_entropy(F.softmax(logits, dim=1), labels)\n    return w, z, loss, torch.exp(x) - 1\n\n\n"
+        "class Net(nn.Module):\n    def forward(self, x):\n        return F.dropout(x, p=0.1)\n"
+    )
+    (tree / "pkg" / "clean.py").write_text("import torch\n\nx = torch.zeros(3)\n")
+    (tree / "notes.txt").write_text("not python\n")
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "fix_safety.py"), str(tree), "--json", str(tmp_path / "r.json"),
+                           "--jobs", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["files"] == 2 and result["changed_files"] == 1 and result["failures"] == []
+    assert result["fixable"] == {"TL101": 1, "TL202": 1, "TL204": 1, "TL205": 1, "TL301": 1}
+    assert "failures: 0" in proc.stdout and "TL301: 1" in proc.stdout
+    assert (tree / "pkg" / "train.py").read_text().count("torch.log(1 + x)") == 1  # the original is untouched
+
+
+def test_fix_safety_ast_diff_is_limited_to_the_sites():
+    changes_outside = _fix_safety().ast_changes_outside
+    old = "import torch\n\ndef f(x):\n    a = torch.log(1 + x)\n    b = x * 2\n    return a, b\n"
+    at_site = old.replace("torch.log(1 + x)", "torch.log1p(x)")
+    assert changes_outside(old, at_site, [(4, 4)]) == []
+    away = at_site.replace("x * 2", "x * 3")  # a second change, on a row no edit touched
+    assert changes_outside(old, away, [(4, 4)]) == ["value 2 -> 3 changed at old rows 5-5 (no fix site there)"]
+    inserted = old.replace("    a = ", "    x.eval()\n    a = ")
+    assert changes_outside(old, inserted, [(4, 4)]) == []  # inserted right at the site
+    assert changes_outside(old, inserted, [(6, 6)]) == ["Expr inserted at old rows 3-4 (no fix site there)"]
+    assert changes_outside(old, old, []) == []

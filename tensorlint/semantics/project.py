@@ -154,6 +154,8 @@ class ProjectIndex:
         if found is not None:
             return found[0]
         try:
+            if not path.is_file():
+                return ""  # a FIFO or device (a dependency replaced since it was recorded) would block
             return _content_hash(path.read_bytes())
         except OSError:
             return ""

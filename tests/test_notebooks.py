@@ -3,6 +3,7 @@ fixes written back byte-exact, broken notebooks as findings (tensorlint/notebook
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -365,3 +366,27 @@ def test_named_files_need_a_python_name_or_shebang(tmp_path):
                    cwd=tmp_path)
     assert proc.stdout.startswith("script:4:5: TL203") and "notes.md" not in proc.stdout
     assert "notes.md: not a Python file or notebook; skipped" in proc.stderr
+
+
+@pytest.mark.parametrize("fmt, expected", [
+    ("concise", "nb.ipynb:cell 8:4:12: TL203"),
+    ("pylint", "nb.ipynb:cell 8:4: [TL203]"),
+    ("junit", "nb.ipynb:cell 8:4:12: TL203"),
+    ("grouped", "cell 8:4:12"),
+    ("json_lines", '"cell": 8'),
+    ("gitlab", "(cell 8, line 4)"),
+    ("rdjson", '"message": "cell 8: `log` of a softmax'),
+    ("github", "::nb.ipynb:cell 8:4:12: TL203"),
+])
+def test_every_text_format_names_the_cell(fmt, expected, monkeypatch, tmp_path):
+    from importlib import import_module
+
+    shutil.copy(FIXTURES / "train_eval.ipynb", tmp_path / "nb.ipynb")
+    monkeypatch.chdir(tmp_path)
+    found = [dataclasses.replace(d, filename=str(tmp_path / "nb.ipynb"))
+             for d in lint_notebook((tmp_path / "nb.ipynb").read_bytes(), "nb.ipynb", settings_for(["TL203"]))]
+    try:
+        module = import_module(f"tensorlint.output.{fmt}")
+    except ImportError:
+        pytest.skip(f"no {fmt} format in this tree")
+    assert expected in module.render(found, root=tmp_path)

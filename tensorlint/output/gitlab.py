@@ -27,6 +27,11 @@ def _path(filename: str, root: Path) -> str:
         return resolved.as_posix()
 
 
+def _in_cell(d) -> str:
+    """Rows of a notebook finding count in its cell, not in the JSON file: say where."""
+    return "" if d.cell is None else f" (cell {d.cell}, line {d.location.row})"
+
+
 def render(diagnostics, root: Path | None = None, **_) -> str:
     root = root or Path.cwd()
     seen: Counter = Counter()
@@ -41,7 +46,7 @@ def render(diagnostics, root: Path | None = None, **_) -> str:
             {
                 "type": "issue",
                 "check_name": d.code,
-                "description": f"{d.code} [{d.name}] {d.message}",
+                "description": f"{d.code} [{d.name}] {d.message}" + _in_cell(d),
                 "categories": ["Bug Risk"],
                 "fingerprint": digest.hexdigest(),
                 "severity": _SEVERITY[d.severity.value],

@@ -24,6 +24,6 @@ def render(diagnostics, **_) -> str:
                                  line=str(d.location.row), column=str(d.location.column))
             message = printable(d.message)  # XML 1.0 cannot hold control characters
             failure = ET.SubElement(case, "failure", message=message, type=d.code)
-            failure.text = f"{path}:{d.location.row}:{d.location.column}: {d.code} [{d.name}] {message}"
+            failure.text = f"{path}:{d.position()}: {d.code} [{d.name}] {message}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

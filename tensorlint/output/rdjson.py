@@ -14,7 +14,8 @@ def _range(start, end) -> dict:
 
 def _record(d) -> dict:
     record = {
-        "message": d.message,
+        # rows of a notebook finding count in its cell: the message says which
+        "message": d.message if d.cell is None else f"cell {d.cell}: {d.message}",
         "location": {"path": display_path(d.filename), "range": _range(d.location, d.end_location)},
         "severity": _SEVERITY[d.severity.value],
         "code": {"value": d.code, "url": DOCS_URL.format(name=d.name)},

@@ -4,10 +4,11 @@
   linted, never the file on disk, so unsaved edits count; the rest of the workspace
   (the cross-file project index) is read from disk.
 - Notebook documents (LSP 3.17 `notebookDocument/*`): the code cells are analysed as
-  one program, in order, and each finding is published on its cell.
+  one program, in order, exactly as `tensorlint check` reads a `.ipynb`
+  (`tensorlint.notebook`), and each finding is published on its cell.
 - Code actions: each finding's fix (a quick fix; unsafe fixes say so), "disable for
   this line" (`# noqa: TLxxx`, merged into an existing `# noqa:` list), and
-  `source.fixAll.tensorlint` for every safe fix of a file.
+  `source.fixAll.tensorlint` for every safe fix of a file or notebook.
 - Hover over a finding, or over a code in a `# noqa:` comment, shows the rule's doc.
 - Settings: the `[tool.tensorlint]` that `tensorlint check` would use for the
   document's path (select, ignore, per-file-ignores, exclude, rule options).
@@ -20,11 +21,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-import logging
 import re
 import sys
 import tokenize
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -50,10 +49,6 @@ DEBOUNCE_SECONDS = 0.05
 _FACTS_CACHE_LIMIT = 20_000  # facts of files by content hash, shared by every lint
 _NOQA = re.compile(r"#\s*noqa(?P<colon>\s*:\s*(?P<codes>[A-Za-z0-9_\-]+(?:[ \t]*,[ \t]*[A-Za-z0-9_\-]+)*))?", re.IGNORECASE)
 _CODE_TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
-# IPython syntax in notebook cells: `%magic`, `%%cell_magic`, `!shell`, `x = !cmd`, `obj?`
-_MAGIC_LINE = re.compile(r"(?:%{1,2}[A-Za-z_]|!(?!=)|\?|[\w.]+\s*=\s*(?:%[A-Za-z_]|!(?!=))|[\w.]+\?{1,2}\s*$)")
-
-log = logging.getLogger("tensorlint.server")
 
 
 def main() -> int:
@@ -66,42 +61,40 @@ def main() -> int:
     return 0 if getattr(server.protocol, "_shutdown", True) else 1
 
 
-# -- the text that is linted, and where each of its lines lives in the editor ---------------
+# -- documents: a file, or a notebook's code cells -------------------------------------------
 
 
 @dataclass
 class Piece:
-    """A run of consecutive rows of the linted text that come from one editor document
-    (the whole file, or one notebook cell)."""
+    """One editor document that findings land on: a whole file, or one notebook cell.
+    Rows and columns of findings are 1-based and local to the piece."""
 
     uri: str
-    first_row: int  # 1-based row of the linted text where this piece starts
-    lines: list[str]  # the piece's lines as the editor has them (for position encodings)
+    text: str  # as the editor has it
     version: int | None = None
-    masked: frozenset[int] = frozenset()  # rows (of the linted text) replaced: IPython syntax
+    cell: int | None = None  # 1-based position in the notebook's cell list (markdown counts)
+    lines: list[str] = field(default_factory=list)
+    python: str = ""  # the text as Python, row for row (IPython syntax blanked): for tokenizing
+    blanked: frozenset[int] = frozenset()  # rows holding IPython syntax
 
-    @property
-    def last_row(self) -> int:
-        return self.first_row + len(self.lines) - 1
+    def __post_init__(self) -> None:
+        self.lines = split_lines(self.text)
+        self.python = self.python or self.text
 
 
 @dataclass
 class Source:
     uri: str  # the text document, or the notebook document
     path: Path | None  # on disk (config, per-file-ignores, project index); None: untitled
-    text: str
     pieces: list[Piece]
     notebook: bool = False
 
-    def piece_at(self, row: int) -> Piece | None:
-        starts = [p.first_row for p in self.pieces]
-        i = bisect_right(starts, row) - 1
-        if i < 0 or row > self.pieces[i].last_row:
-            return None
-        return self.pieces[i]
-
     def piece_for(self, uri: str) -> Piece | None:
         return next((p for p in self.pieces if p.uri == uri), None)
+
+    @property
+    def key(self) -> tuple:
+        return (self.uri, self.path, tuple((p.uri, p.text) for p in self.pieces))
 
 
 def uri_to_path(uri: str) -> Path | None:
@@ -114,42 +107,13 @@ def uri_to_path(uri: str) -> Path | None:
     return Path(path)
 
 
-def mask_magics(cell: str) -> tuple[str, set[int]]:
-    """The cell with IPython-only lines replaced by `pass` (same indentation, same line
-    count), and the 0-based indices of the replaced lines. A `%%` cell magic makes the
-    whole cell foreign code: every line is blanked."""
-    lines = split_lines(cell)
-    first = next((line.strip() for line in lines if line.strip()), "")
-    if first.startswith("%%"):
-        return "\n".join("" for _ in lines), set(range(len(lines)))
-    masked = set()
-    for i, line in enumerate(lines):
-        stripped = line.lstrip()
-        if stripped and not stripped.startswith("#") and _MAGIC_LINE.match(stripped):
-            lines[i] = line[: len(line) - len(stripped)] + "pass"
-            masked.add(i)
-    return "\n".join(lines), masked
+def cell_piece(uri: str, text: str, version: int | None, number: int) -> Piece:
+    from tensorlint.notebook import python_text
 
-
-def notebook_source(uri: str, path: Path | None, cells: list[tuple[str, str, int | None]]) -> Source:
-    """One program from the code cells, in order: [(cell uri, text, version)].
-    (Written here because no shared notebook module existed on main when the server
-    was written; `tensorlint check` has its own .ipynb reader.)"""
-    parts: list[str] = []
-    pieces: list[Piece] = []
-    row = 1
-    for cell_uri, text, version in cells:
-        masked_text, masked = mask_magics(text)
-        body = masked_text if masked_text.endswith("\n") or not masked_text else masked_text + "\n"
-        if not body:
-            body = "\n"
-        lines = split_lines(text)
-        count = len(split_lines(body)) - 1  # rows this cell occupies in the program
-        lines = (lines + [""] * count)[:count]
-        pieces.append(Piece(cell_uri, row, lines, version, frozenset(row + i for i in masked)))
-        parts.append(body)
-        row += count
-    return Source(uri, path, "".join(parts), pieces, notebook=True)
+    as_python = python_text(text)
+    if as_python is None:  # a cell magic such as %%bash: not Python, never checked
+        return Piece(uri, text, version, number, python="", blanked=frozenset(range(1, len(split_lines(text)) + 1)))
+    return Piece(uri, text, version, number, python=as_python.text, blanked=as_python.blanked)
 
 
 # -- linting ---------------------------------------------------------------------------------
@@ -157,7 +121,7 @@ def notebook_source(uri: str, path: Path | None, cells: list[tuple[str, str, int
 
 @dataclass
 class Result:
-    diagnostics: list = field(default_factory=list)  # tensorlint Diagnostics, per-file-ignores applied
+    by_uri: dict = field(default_factory=dict)  # piece uri -> tensorlint Diagnostics (piece-local rows)
     settings: object = None  # LintSettings used (per-file-ignored rules removed)
     config: object = None
     error: str | None = None  # the configuration could not be used
@@ -204,24 +168,22 @@ class Linter:
         return view
 
     def lint(self, source: Source) -> Result:
-        key = (source.uri, source.path, source.text)
-        found = self._memo.get(key)
+        found = self._memo.get(source.key)
         if found is not None:
             return found
         result = self._lint(source)
         if len(self._memo) > 64:
             self._memo.clear()
-        self._memo[key] = result
+        self._memo[source.key] = result
         return result
 
     def forget(self) -> None:
         """Something on disk changed (a save): configuration and other files may differ."""
         self._memo.clear()
 
-    def _lint(self, source: Source) -> Result:
+    def _settings(self, source: Source) -> Result:
         from tensorlint.commands.check import lint_settings, per_file_ignored
         from tensorlint.discovery import DEFAULT_EXCLUDES, Discovery
-        from tensorlint.engine import lint_source
         from tensorlint.errors import UsageError
 
         try:
@@ -235,26 +197,52 @@ class Linter:
                     respect_gitignore=False,
                 )
                 if discovery.force_excluded(source.path):
-                    return Result([], settings, config)
+                    return Result({}, None, config)  # excluded: no findings
                 ignored = per_file_ignored(config, str(source.path))
                 settings = dataclasses.replace(settings, enabled=settings.enabled - ignored)
         except UsageError as exc:
             return Result(error=str(exc))
-        name = str(source.path) if source.path is not None else "untitled.py"
-        view = self.project(config, settings, source.path)
-        diagnostics = lint_source(source.text, name, settings, view(source.text))
-        return Result(diagnostics, settings, config)
+        return Result({}, settings, config)
 
-    def fix_all(self, source: Source, result: Result) -> str | None:
-        """The text with every safe fix applied (re-linted until stable, never invalid)."""
-        from tensorlint.fixer import fix_text
+    def _lint(self, source: Source) -> Result:
+        from tensorlint.engine import lint_source
+        from tensorlint.notebook import lint_cells
 
-        if result.settings is None or not result.diagnostics:
-            return None
-        name = str(source.path) if source.path is not None else "untitled.py"
+        result = self._settings(source)
+        result.by_uri = {p.uri: [] for p in source.pieces}
+        if result.settings is None:
+            return result
+        name = str(source.path) if source.path is not None else ("untitled.ipynb" if source.notebook else "untitled.py")
         view = self.project(result.config, result.settings, source.path)
-        outcome = fix_text(source.text, name, result.settings, False, result.diagnostics, project=view)
-        return outcome.text if outcome.applied and outcome.text != source.text else None
+        if source.notebook:
+            by_cell = {p.cell: p.uri for p in source.pieces}
+            found = lint_cells([(p.cell, p.text) for p in source.pieces], name, result.settings, view)
+            for d in found:
+                if d.cell in by_cell:
+                    result.by_uri[by_cell[d.cell]].append(d)
+        else:
+            (piece,) = source.pieces
+            result.by_uri[piece.uri] = lint_source(piece.text, name, result.settings, view(piece.text))
+        return result
+
+    def fix_all(self, source: Source, result: Result) -> dict[str, str]:
+        """{piece uri: its text with every safe fix applied} for the pieces that change
+        (re-linted until stable; a fix that gives invalid code is left out)."""
+        from tensorlint.fixer import fix_text
+        from tensorlint.notebook import fix_cells
+
+        if result.settings is None or not any(result.by_uri.values()):
+            return {}
+        name = str(source.path) if source.path is not None else ("untitled.ipynb" if source.notebook else "untitled.py")
+        view = self.project(result.config, result.settings, source.path)
+        if source.notebook:
+            by_cell = {p.cell: p for p in source.pieces}
+            initial = [d for ds in result.by_uri.values() for d in ds]
+            outcome = fix_cells([(p.cell, p.text) for p in source.pieces], name, result.settings, False, view, initial)
+            return {by_cell[n].uri: text for n, text in outcome.changed.items() if n in by_cell}
+        (piece,) = source.pieces
+        outcome = fix_text(piece.text, name, result.settings, False, result.by_uri[piece.uri], project=view)
+        return {piece.uri: outcome.text} if outcome.applied and outcome.text != piece.text else {}
 
 
 # -- the server ------------------------------------------------------------------------------
@@ -294,100 +282,84 @@ class TensorlintServer(LanguageServer if LanguageServer is not None else object)
 
     # -- documents -------------------------------------------------------------------------
     def source_for(self, uri: str) -> Source | None:
-        """The linted text for a text document, a notebook, or a notebook's cell."""
+        """What is linted for a text document, a notebook, or one of a notebook's cells."""
         notebook = self.workspace.get_notebook_document(notebook_uri=uri) or self.workspace.get_notebook_document(
             cell_uri=uri
         )
         if notebook is not None:
-            cells = []
-            for cell in notebook.cells:
+            pieces = []
+            for number, cell in enumerate(notebook.cells, start=1):
                 if cell.kind != types.NotebookCellKind.Code:
                     continue
                 doc = self.workspace.text_documents.get(unquote(cell.document))
                 if doc is None or (doc.language_id and doc.language_id != "python"):
                     continue
-                cells.append((cell.document, doc.source, doc.version))
-            return notebook_source(notebook.uri, uri_to_path(notebook.uri), cells)
+                pieces.append(cell_piece(cell.document, doc.source, doc.version, number))
+            return Source(notebook.uri, uri_to_path(notebook.uri), pieces, notebook=True)
         doc = self.workspace.text_documents.get(unquote(uri))
         if doc is None:
             return None
-        text = doc.source
-        return Source(uri, uri_to_path(uri), text, [Piece(uri, 1, split_lines(text), doc.version)])
-
-    def codec(self):
-        return self.workspace.position_codec
+        return Source(uri, uri_to_path(uri), [Piece(uri, doc.source, doc.version)])
 
     def to_client(self, piece: Piece, row: int, column: int):
-        """A 1-based (row, column) of the linted text, in the client's position units."""
-        line = row - piece.first_row
-        if line >= len(piece.lines):  # the end of the text
+        """A 1-based (row, column) of the piece, in the client's position units."""
+        if row > len(piece.lines):  # the end of the text
             return types.Position(line=len(piece.lines), character=0)
-        return self.codec().position_to_client_units(piece.lines, ServerTextPosition(line, column - 1))
+        return self.workspace.position_codec.position_to_client_units(
+            piece.lines, ServerTextPosition(row - 1, column - 1)
+        )
 
     def from_client(self, piece: Piece, position) -> tuple[int, int]:
-        server = self.codec().position_from_client_units(
+        server = self.workspace.position_codec.position_from_client_units(
             piece.lines, types.Position(line=position.line, character=position.character)
         )
-        return piece.first_row + server.line, server.character + 1
+        return server.line + 1, server.character + 1
 
-    def lsp_diagnostic(self, source: Source, diagnostic):
-        """(piece, LSP diagnostic) for a finding, or None if it lies outside every piece."""
+    def lsp_diagnostic(self, piece: Piece, diagnostic):
         from tensorlint.output import DOCS_URL
 
-        piece = source.piece_at(diagnostic.location.row)
-        if piece is None:
-            return None
-        end_row, end_column = diagnostic.end_location.row, diagnostic.end_location.column
-        if end_row > piece.last_row:  # a finding cannot span cells: clip it to its own
-            end_row, end_column = piece.last_row, len(piece.lines[-1]) + 1 if piece.lines else 1
-        start = self.to_client(piece, diagnostic.location.row, diagnostic.location.column)
-        end = self.to_client(piece, end_row, end_column)
-        return piece, types.Diagnostic(
-            range=types.Range(start=start, end=end),
+        return types.Diagnostic(
+            range=types.Range(
+                start=self.to_client(piece, diagnostic.location.row, diagnostic.location.column),
+                end=self.to_client(piece, diagnostic.end_location.row, diagnostic.end_location.column),
+            ),
             message=diagnostic.message,
             severity=_severity(diagnostic.severity),
             code=diagnostic.code,
             code_description=types.CodeDescription(href=DOCS_URL.format(name=diagnostic.name)),
             source=NAME,
-            data={"name": diagnostic.name},
         )
 
     def lint(self, source: Source) -> Result:
-        result = self.linter.lint(source)
-        if result.error and result.error not in self._shown_errors:
-            self._shown_errors.add(result.error)
-            self.window_show_message(
-                types.ShowMessageParams(type=types.MessageType.Error, message=f"tensorlint: {result.error}")
-            )
+        try:
+            result = self.linter.lint(source)
+        except Exception as exc:  # noqa: BLE001 - the server keeps running; the editor is told why
+            result = Result({p.uri: [] for p in source.pieces}, error=f"internal error: {type(exc).__name__}: {exc}")
         if result.error:
             self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=result.error))
+            if result.error not in self._shown_errors:
+                self._shown_errors.add(result.error)
+                self.window_show_message(
+                    types.ShowMessageParams(type=types.MessageType.Error, message=f"tensorlint: {result.error}")
+                )
         return result
 
     def publish(self, uri: str) -> None:
         source = self.source_for(uri)
         if source is None:
             return
-        try:
-            result = self.lint(source)
-        except Exception as exc:  # noqa: BLE001 - the server keeps running; the editor log says why
-            self.window_log_message(
-                types.LogMessageParams(type=types.MessageType.Error, message=f"tensorlint: internal error: {type(exc).__name__}: {exc}")
-            )
-            return
-        by_uri: dict[str, list] = {p.uri: [] for p in source.pieces}
-        for diagnostic in result.diagnostics:
-            found = self.lsp_diagnostic(source, diagnostic)
-            if found is not None:
-                by_uri[found[0].uri].append(found[1])
+        result = self.lint(source)
         if source.notebook:
-            stale = self._published.get(source.uri, set()) - set(by_uri)
-            for cell_uri in stale:  # cells deleted, or turned into markdown
-                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=cell_uri, diagnostics=[]))
-            self._published[source.uri] = set(by_uri)
-        versions = {p.uri: p.version for p in source.pieces}
-        for piece_uri, items in by_uri.items():
+            stale = self._published.get(source.uri, set()) - {p.uri for p in source.pieces}
+            self.clear(stale)  # cells deleted, or turned into markdown
+            self._published[source.uri] = {p.uri for p in source.pieces}
+        for piece in source.pieces:
             self.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri=piece_uri, diagnostics=items, version=versions.get(piece_uri))
+                types.PublishDiagnosticsParams(
+                    uri=piece.uri,
+                    diagnostics=[self.lsp_diagnostic(piece, d) for d in result.by_uri.get(piece.uri, [])],
+                    version=piece.version,
+                )
             )
 
     def clear(self, uris) -> None:
@@ -395,39 +367,45 @@ class TensorlintServer(LanguageServer if LanguageServer is not None else object)
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     def publish_all(self) -> None:
-        for uri in list(self.workspace.notebook_documents):
+        cells = set()
+        for uri, notebook in list(self.workspace.notebook_documents.items()):
+            cells |= {unquote(c.document) for c in notebook.cells}
             self.publish(uri)
-        cells = {u for nb in self.workspace.notebook_documents.values() for u in (c.document for c in nb.cells)}
         for uri in list(self.workspace.text_documents):
             if uri not in cells:
                 self.publish(uri)
 
     # -- code actions ----------------------------------------------------------------------
-    def text_edit(self, source: Source, piece: Piece, edit):
-        """The LSP edit for a tensorlint edit, when it lies inside `piece` and touches no
-        masked (IPython) line."""
-        first, last = edit.location.row, edit.end_location.row
-        if first < piece.first_row or last > piece.last_row:
-            return None
-        if any(row in piece.masked for row in range(first, last + 1)):
-            return None
+    def text_edit(self, piece: Piece, edit):
         return types.TextEdit(
             range=types.Range(
-                start=self.to_client(piece, first, edit.location.column),
-                end=self.to_client(piece, last, edit.end_location.column),
+                start=self.to_client(piece, edit.location.row, edit.location.column),
+                end=self.to_client(piece, edit.end_location.row, edit.end_location.column),
             ),
             new_text=edit.content,
         )
 
+    def _fix_is_valid(self, source: Source, piece: Piece, diagnostic) -> bool:
+        """The fix applies on its own and leaves the piece valid Python."""
+        from tensorlint.fixer import apply_edits, parses
+        from tensorlint.notebook import python_text
+
+        fixed, count = apply_edits(piece.text, [diagnostic], unsafe=True)
+        if count != 1:
+            return False
+        if source.notebook:
+            as_python = python_text(fixed)
+            if as_python is None:
+                return False
+            fixed = as_python.text
+        return parses(fixed, str(source.path or "untitled.py")) is None
+
     def code_actions(self, params) -> list:
         from tensorlint.diagnostics import Applicability
-        from tensorlint.fixer import apply_edits, parses
 
         uri = params.text_document.uri
         source = self.source_for(uri)
-        if source is None:
-            return []
-        piece = source.piece_for(uri)
+        piece = source.piece_for(uri) if source is not None else None
         if piece is None:
             return []
         result = self.lint(source)
@@ -435,75 +413,74 @@ class TensorlintServer(LanguageServer if LanguageServer is not None else object)
         start = self.from_client(piece, params.range.start)
         end = self.from_client(piece, params.range.end)
         actions = []
-        noqa_rows = _appendable_rows(source.text)
-        for diagnostic in result.diagnostics:
+        appendable = None
+        diagnostics = result.by_uri.get(piece.uri, [])
+        for diagnostic in diagnostics:
             d_start = (diagnostic.location.row, diagnostic.location.column)
             d_end = (diagnostic.end_location.row, diagnostic.end_location.column)
-            if d_end < start or d_start > end:
+            if d_end < start or d_start > end or not _wants(only, types.CodeActionKind.QuickFix):
                 continue
-            found = self.lsp_diagnostic(source, diagnostic)
-            if found is None or found[0] is not piece:
-                continue
-            lsp = found[1]
+            lsp = self.lsp_diagnostic(piece, diagnostic)
             fix = diagnostic.fix
             if (
-                _wants(only, types.CodeActionKind.QuickFix)
-                and fix is not None
+                fix is not None
                 and fix.edits
                 and fix.applicability in (Applicability.SAFE, Applicability.UNSAFE)
+                and self._fix_is_valid(source, piece, diagnostic)
             ):
-                edits = [self.text_edit(source, piece, e) for e in fix.edits]
-                fixed, count = apply_edits(source.text, [diagnostic], unsafe=True)
-                if all(edits) and count == 1 and parses(fixed, str(source.path or "untitled.py")) is None:
-                    unsafe = fix.applicability is Applicability.UNSAFE
-                    actions.append(
-                        types.CodeAction(
-                            title=f"{NAME} ({diagnostic.code}): {fix.message}" + (" (unsafe fix)" if unsafe else ""),
-                            kind=types.CodeActionKind.QuickFix,
-                            diagnostics=[lsp],
-                            is_preferred=not unsafe,
-                            edit=types.WorkspaceEdit(changes={piece.uri: edits}),
-                        )
+                unsafe = fix.applicability is Applicability.UNSAFE
+                actions.append(
+                    types.CodeAction(
+                        title=f"{NAME} ({diagnostic.code}): {fix.message}" + (" (unsafe fix)" if unsafe else ""),
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[lsp],
+                        is_preferred=not unsafe,
+                        edit=types.WorkspaceEdit(changes={piece.uri: [self.text_edit(piece, e) for e in fix.edits]}),
                     )
-            if _wants(only, types.CodeActionKind.QuickFix) and diagnostic.noqa_row is not None:
-                edit = self.noqa_edit(source, piece, diagnostic, noqa_rows)
-                if edit is not None:
-                    actions.append(
-                        types.CodeAction(
-                            title=f"{NAME} ({diagnostic.code}): Disable for this line",
-                            kind=types.CodeActionKind.QuickFix,
-                            diagnostics=[lsp],
-                            edit=types.WorkspaceEdit(changes={piece.uri: [edit]}),
-                        )
+                )
+            if appendable is None:
+                appendable = _appendable_rows(piece.python)
+            edit = self.noqa_edit(piece, diagnostic, appendable)
+            if edit is not None:
+                actions.append(
+                    types.CodeAction(
+                        title=f"{NAME} ({diagnostic.code}): Disable for this line",
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[lsp],
+                        edit=types.WorkspaceEdit(changes={piece.uri: [edit]}),
                     )
-        if _wants(only, FIX_ALL_KIND) and not source.notebook and any(
-            d.fix is not None and d.fix.applicability is Applicability.SAFE for d in result.diagnostics
-        ):
-            actions += self.fix_all_actions(source, piece, result)
+                )
+        safe = [d for ds in result.by_uri.values() for d in ds if d.fix is not None and d.fix.applicability is Applicability.SAFE]
+        if _wants(only, FIX_ALL_KIND) and safe:
+            actions += self.fix_all_actions(source, result)
         return actions
 
-    def fix_all_actions(self, source: Source, piece: Piece, result: Result) -> list:
+    def fix_all_actions(self, source: Source, result: Result) -> list:
         fixed = self.linter.fix_all(source, result)
-        if fixed is None:
+        if not fixed:
             return []
-        edit = _minimal_edit(self, piece, source.text, fixed)
+        changes = {}
+        for piece in source.pieces:
+            if piece.uri in fixed:
+                changes[piece.uri] = [_minimal_edit(self, piece, fixed[piece.uri])]
         return [
             types.CodeAction(
                 title=f"{NAME}: Fix all auto-fixable problems",
                 kind=FIX_ALL_KIND,
-                edit=types.WorkspaceEdit(changes={piece.uri: [edit]}),
+                edit=types.WorkspaceEdit(changes=changes),
             )
         ]
 
-    def noqa_edit(self, source: Source, piece: Piece, diagnostic, appendable: set[int] | None):
+    def noqa_edit(self, piece: Piece, diagnostic, appendable: set[int] | None):
         """`# noqa: CODE` at the end of the finding's line, or CODE merged into the
         `# noqa:` list already there. None when the line's end is inside a string (the
-        comment would become string text) or the text does not tokenize."""
+        comment would become string text), the text does not tokenize, or the line is
+        IPython syntax."""
         row = diagnostic.noqa_row
-        if appendable is None or row not in appendable or row in piece.masked or not piece.first_row <= row <= piece.last_row:
+        if row is None or appendable is None or row not in appendable or row in piece.blanked or row > len(piece.lines):
             return None
-        line = piece.lines[row - piece.first_row]
-        comment_at = _comment_column(source.text, row)
+        line = piece.lines[row - 1]
+        comment_at = _comment_column(piece.python, row)
         if comment_at is not None:
             match = _NOQA.search(line, comment_at)
             if match is not None and match.group("codes"):
@@ -527,33 +504,30 @@ class TensorlintServer(LanguageServer if LanguageServer is not None else object)
 
         uri = params.text_document.uri
         source = self.source_for(uri)
-        if source is None:
-            return None
-        piece = source.piece_for(uri)
+        piece = source.piece_for(uri) if source is not None else None
         if piece is None:
             return None
         row, column = self.from_client(piece, params.position)
         result = self.lint(source)
         chosen, span = [], None
-        for d in result.diagnostics:
+        for d in result.by_uri.get(piece.uri, []):
             if (d.location.row, d.location.column) <= (row, column) <= (d.end_location.row, d.end_location.column):
                 rule = find_rule(d.code)
                 if rule is not None and rule not in chosen:
                     chosen.append(rule)
-        if not chosen:  # a code in a `# noqa:` comment
-            line = piece.lines[row - piece.first_row] if piece.first_row <= row <= piece.last_row else ""
-            comment_at = _comment_column(source.text, row)
+        if not chosen and row <= len(piece.lines):  # a code in a `# noqa:` comment
+            line = piece.lines[row - 1]
+            comment_at = _comment_column(piece.python, row)
             match = _NOQA.search(line, comment_at) if comment_at is not None else None
             if match is not None and match.group("codes"):
                 for token in _CODE_TOKEN.finditer(line, match.start("codes"), match.end("codes")):
-                    if token.start() + 1 <= column <= token.end() + 1:
-                        rule = find_rule(token.group())
-                        if rule is not None:
-                            chosen.append(rule)
-                            span = types.Range(
-                                start=self.to_client(piece, row, token.start() + 1),
-                                end=self.to_client(piece, row, token.end() + 1),
-                            )
+                    rule = find_rule(token.group())
+                    if rule is not None and token.start() + 1 <= column <= token.end() + 1:
+                        chosen.append(rule)
+                        span = types.Range(
+                            start=self.to_client(piece, row, token.start() + 1),
+                            end=self.to_client(piece, row, token.end() + 1),
+                        )
         if not chosen:
             return None
         return types.Hover(
@@ -564,9 +538,9 @@ class TensorlintServer(LanguageServer if LanguageServer is not None else object)
         )
 
 
-def _minimal_edit(server: TensorlintServer, piece: Piece, old: str, new: str):
-    """One edit replacing only the lines that differ."""
-    old_lines, new_lines = _lines_with_ends(old), _lines_with_ends(new)
+def _minimal_edit(server: TensorlintServer, piece: Piece, new: str):
+    """One edit replacing only the lines of the piece that differ."""
+    old_lines, new_lines = _lines_with_ends(piece.text), _lines_with_ends(new)
     head = 0
     while head < min(len(old_lines), len(new_lines)) and old_lines[head] == new_lines[head]:
         head += 1
@@ -579,8 +553,7 @@ def _minimal_edit(server: TensorlintServer, piece: Piece, old: str, new: str):
     replaced = "".join(new_lines[head : len(new_lines) - tail])
     end_line = len(old_lines) - tail  # 0-based: the edit ends where this line starts
     if end_line == len(old_lines) and old_lines and not old_lines[-1].endswith(("\n", "\r")):
-        last = old_lines[-1]
-        end = server.to_client(piece, end_line, len(last) + 1)  # the end of an unterminated last line
+        end = server.to_client(piece, end_line, len(old_lines[-1]) + 1)  # the end of an unterminated last line
     else:
         end = types.Position(line=end_line, character=0)
     return types.TextEdit(range=types.Range(start=types.Position(line=head, character=0), end=end), new_text=replaced)

@@ -395,6 +395,10 @@ async def test_notebook_document(client: LanguageClient, workspace: Path):
     assert [list(a.edit.changes) for a in actions] == [[cell_uris[2]], [cell_uris[2]]]
     assert apply_edits(cells[2][0], actions[0].edit.changes[cell_uris[2]]) == "!pip list\ny = x.detach().clone()"
     assert apply_edits(cells[2][0], actions[1].edit.changes[cell_uris[2]]) == "!pip list\ny = torch.tensor(x)  # noqa: TL001"
+    fix_all = await actions_at(client, cell_uris[2], point(0, 0), [], only=[types.CodeActionKind.SourceFixAll])
+    [edits] = [a.edit.changes for a in fix_all]
+    assert list(edits) == [cell_uris[2]]  # only the cell that changes
+    assert apply_edits(cells[2][0], edits[cell_uris[2]]) == "!pip list\ny = x.detach().clone()"
     hover = await client.text_document_hover_async(
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=cell_uris[2]), position=types.Position(1, 6))
     )

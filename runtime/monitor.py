@@ -36,6 +36,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook, register_op
 from .checks_activations import NonFiniteInputs, activation_findings
 from .checks_gradients import GradientChecks
 from .checks_modes import ModeChecks
+from . import distributed
 from .classify import Activation, ModuleInfo, WatchedFunction, describe
 from .drift import check_architecture, drift_findings
 from .findings import group_findings, is_allowed, normalise_allow, sort_findings
@@ -680,8 +681,12 @@ class Monitor:
                 self._guard(self._grads.observe_loss, loss)
 
     # ---- results ------------------------------------------------------------------------------------
-    def profile(self) -> Profile:
-        """Per-layer activation statistics so far (pulls device accumulators to the host once)."""
+    def profile(self, *, local: bool = False) -> Profile:
+        """Per-layer activation statistics so far (pulls device accumulators to the host once).
+
+        Under torch.distributed this is a collective that merges every rank (runtime/distributed.py);
+        ``local=True`` describes this rank alone.
+        """
         with self._lock:
             rows = []
             for store in self._stores.values():
@@ -694,12 +699,14 @@ class Monitor:
                 "every": self.options.every,
                 "architecture": architecture(self.model),
             }
+        if not local:
+            rows, meta = distributed.reduce_profile(rows, meta, self.options.hist_bins)
         return Profile.from_rows(rows, self.options, meta)
 
-    def report(self) -> Report:
+    def report(self, *, local: bool = False) -> Report:
         """All findings so far, one row per (kind, cause), allowlisted ones removed; never raises."""
         try:
-            return self._report()
+            return self._report(local)
         except Exception as exc:  # noqa: BLE001 - a broken report must not take the user's job down
             self._internal(exc)
             return Report([], self._summary(0), [])
@@ -716,8 +723,8 @@ class Monitor:
             "options": self.options.to_dict(),
         }
 
-    def _report(self) -> Report:
-        prof = self.profile()
+    def _report(self, local: bool = False) -> Report:
+        prof = self.profile(local=True)  # each rank judges its own statistics; findings are gathered below
         modules = dict(self.model.named_modules())
         for layer in prof.layers.values():
             bn = modules.get(layer["module"]) if "bn_mean_z" in layer else None
@@ -738,9 +745,13 @@ class Monitor:
                 findings += self._grads.findings(order)
         kept = [f for f in findings if not is_allowed(f, self._allow)]
         detailed = sort_findings(kept, order)
-        report = Report(group_findings(detailed), self._summary(len(findings) - len(kept)), detailed)
+        summary = self._summary(len(findings) - len(kept))
+        if not local and distributed.active():  # collectives: every rank's findings, tagged with their ranks
+            detailed, summary = distributed.gather_findings(detailed, summary)
+            detailed, prof = sort_findings(detailed, order), self.profile()
+        report = Report(group_findings(detailed), summary, detailed)
         report.attach(profile=prof, history=self._history.freeze(), reference=self.reference)  # for save_html
-        return report
+        return distributed.stamp(report)
 
     def _input_origins(self) -> NonFiniteInputs:
         """Where non-finite values entered each module (its caller, first bad input) and other outputs that went bad."""

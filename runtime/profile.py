@@ -225,7 +225,12 @@ class Profile:
     def to_dict(self) -> dict[str, Any]:
         return {"meta": self.meta, "layers": self.layers}
 
-    def save(self, path: str | os.PathLike) -> None:
+    def save(self, path: str | os.PathLike, *, all_ranks: bool = False) -> None:
+        """Write the profile as JSON; under torch.distributed only rank 0 writes unless ``all_ranks``."""
+        from .distributed import rank
+
+        if not all_ranks and (rank() or 0) != 0:
+            return
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(self.to_dict(), fh, indent=1, allow_nan=False)
 

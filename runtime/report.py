@@ -81,6 +81,8 @@ class Report:
         console = console or Console()
         s = self.summary
         title = f"tensorlint runtime: {len(self.findings)} finding(s), {s['forwards']} forwards ({s['sampled_forwards']} sampled)"
+        if self.world_size > 1:
+            title += f" on {self.world_size} ranks"
         if not self.findings:
             console.print(f"{title}: nothing to report.")
             return

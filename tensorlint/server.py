@@ -256,6 +256,12 @@ def _severity(severity) -> int:
     }.get(getattr(severity, "value", severity), types.DiagnosticSeverity.Warning)
 
 
+def _is_python(language_id: str | None, uri: str) -> bool:
+    if language_id:
+        return language_id == "python"
+    return urlparse(uri).path.endswith((".py", ".pyi"))
+
+
 def _wants(only, kind: str) -> bool:
     return not only or any(kind == k or kind.startswith(k + ".") for k in only)
 
@@ -297,8 +303,8 @@ class TensorlintServer(LanguageServer if LanguageServer is not None else object)
                 pieces.append(cell_piece(cell.document, doc.source, doc.version, number))
             return Source(notebook.uri, uri_to_path(notebook.uri), pieces, notebook=True)
         doc = self.workspace.text_documents.get(unquote(uri))
-        if doc is None:
-            return None
+        if doc is None or not _is_python(doc.language_id, uri):
+            return None  # a client may send every document it opens: only Python is checked
         return Source(uri, uri_to_path(uri), [Piece(uri, doc.source, doc.version)])
 
     def to_client(self, piece: Piece, row: int, column: int):

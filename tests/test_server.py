@@ -314,6 +314,21 @@ async def test_hover_shows_rule_doc(client: LanguageClient, workspace: Path):
 
 
 @ASYNC
+async def test_only_python_documents_are_checked(client: LanguageClient, workspace: Path):
+    toml = (workspace / "other.toml").as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=toml, language_id="toml", version=1, text='torch = "2.5"\n[x\n')
+        )
+    )
+    uri, diags = await open_doc(client, workspace / "after_toml.py", BUGGY)  # handled after the toml file
+    assert [d.code for d in diags] == ["TL001", "TL203"]
+    assert toml not in client.diagnostics  # no TL000 for a file that is not Python
+    close_doc(client, uri)
+    close_doc(client, toml)
+
+
+@ASYNC
 async def test_config_select_ignore_and_per_file_ignores(client: LanguageClient, workspace: Path):
     # sub/pyproject.toml ignores TL001 by name
     uri, diags = await open_doc(client, workspace / "sub" / "a.py", BUGGY)

@@ -26,7 +26,18 @@ def __getattr__(name: str):
     where = _EXPORTS.get(name)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where, __name__), name)
+    try:
+        module = importlib.import_module(where, __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch" and not (exc.name or "").startswith("torch."):
+            raise
+        raise ModuleNotFoundError(
+            f"tensorlint.runtime.{name} needs PyTorch, which is not installed here. Install tensorlint with "
+            'its runtime extra: pip install "tensorlint[runtime]" (in a checkout of tensorlint: '
+            'pip install ".[runtime]"); for a GPU build, install torch first as https://pytorch.org shows.',
+            name="torch",
+        ) from None
+    value = getattr(module, name)
     globals()[name] = value
     return value
 

@@ -17,7 +17,7 @@ import tokenize
 from collections import defaultdict
 from pathlib import Path
 
-from tensorlint.noqa import _LINE_NOQA, UNUSED_NOQA_CODE, comments
+from tensorlint.noqa import _LINE_NOQA, UNUSED_NOQA_CODE, code_run, comments
 from tensorlint.source import DecodeError, decode, encode, line_starts
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -78,8 +78,13 @@ def add_noqa_to_text(text: str, codes_by_row: dict[int, list[str]]) -> tuple[str
                     continue  # a bare `# noqa` already suppresses everything
                 present = {c.lower() for c in re.split(r"[\s,]+", match.group("codes")) if c}
                 new = [c for c in codes if c.lower() not in present]
-                if new:
-                    edits.append((begin + at + match.end("codes"), begin + at + match.end("codes"), ", " + ", ".join(new)))
+                run = code_run(match)
+                if new and run:
+                    # after the last code, before an explanation (`# noqa: F401, TL001 - why`)
+                    where = begin + at + run[-1][2]
+                    edits.append((where, where, ", " + ", ".join(new)))
+                elif new:
+                    skipped[row] = "its `# noqa:` comment lists no codes tensorlint can extend"
                 continue
         stripped = len(line.rstrip(" \t"))
         edits.append((begin + stripped, end, f"  # noqa: {', '.join(codes)}"))

@@ -81,6 +81,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
 # our codes are TL + three digits; a token that starts with TL and holds a digit is meant
 # as one of ours (`TL00l`, `TL1O1`, `TL9999`); any other token (`E501`, `F401`, prose) belongs
 # to another tool and is never judged
+_CODE_LIKE = re.compile(r"^(?:[A-Za-z]{1,6}[0-9][A-Za-z0-9]*|[a-z][a-z0-9]*(?:-[a-z0-9]+)+)$")
 _OURS = re.compile(r"^tl(?=[0-9a-z]*[0-9])[0-9a-z]{1,6}$", re.IGNORECASE)
 
 
@@ -112,9 +113,21 @@ def _line_directives(source: str):
             offset = at
         if match is None or not match.group("codes"):
             continue
-        start = offset + match.start("codes")
-        codes = [(m.group(), start + m.start(), start + m.end()) for m in _TOKEN.finditer(match.group("codes"))]
-        yield row, at, offset + match.start(), offset + match.end(), codes
+        codes = [(text, offset + a, offset + b) for text, a, b in code_run(match)]
+        if codes:
+            yield row, at, offset + match.start(), codes[-1][2], codes
+
+
+def code_run(match) -> list[tuple[str, int, int]]:
+    """The codes of a `# noqa: ...` match, with their spans in the matched text: the run
+    of code-like words, which ends where an explanation starts (`# noqa: F401 - why`)."""
+    start = match.start("codes")
+    codes = []
+    for m in _TOKEN.finditer(match.group("codes") or ""):
+        if not _CODE_LIKE.match(m.group()):
+            break
+        codes.append((m.group(), start + m.start(), start + m.end()))
+    return codes
 
 
 def unused_noqa(source: str, diagnostics: list[Diagnostic], enabled: frozenset[str]) -> list[Diagnostic]:

@@ -46,3 +46,33 @@ def test_rule_docs_run_with_torch_import_blocked():
     for args in (["rules"], ["rules", "--output-format", "json"], ["rule", "--all"]):
         proc = subprocess.run([sys.executable, "-c", BLOCKER, *args], capture_output=True, text=True, cwd=REPO)
         assert proc.returncode == 0, proc.stderr
+
+
+MISSING_TORCH = textwrap.dedent(
+    """
+    import sys
+
+    class NoTorch:  # as on a machine without torch: `import torch` finds nothing
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch" or name.startswith("torch."):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, NoTorch())
+    import tensorlint.runtime  # torch-free: the exports load on first use
+    from tensorlint.runtime.findings import KINDS  # a torch-free submodule
+    try:
+        from tensorlint.runtime import Monitor
+    except ImportError as exc:
+        print(exc)
+        sys.exit(3)
+    """
+)
+
+
+def test_runtime_without_torch_says_how_to_install_the_extra():
+    proc = subprocess.run([sys.executable, "-c", MISSING_TORCH], capture_output=True, text=True)
+    assert proc.returncode == 3, proc.stderr
+    assert 'pip install "tensorlint[runtime]"' in proc.stdout
+    assert 'pip install ".[runtime]"' in proc.stdout
+    assert "Traceback" not in proc.stderr

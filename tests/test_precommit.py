@@ -67,3 +67,65 @@ def test_hook_fails_on_a_bug_and_passes_after_fix(tmp_path):
     _git(work, "add", "model.py")
     second = try_repo()
     assert second.returncode == 0, second.stdout + second.stderr
+
+
+def _readme_snippets() -> list[str]:
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("\n## pre-commit\n"):]
+    section = section[: section.index("\n## ", 5)]
+    return [block.split("```", 1)[0] for block in section.split("```yaml\n")[1:]]
+
+
+def _repo_with_bug(tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    work.mkdir()
+    _git(work, "init", "-q")
+    _git(work, "config", "user.email", "t@example.com")
+    _git(work, "config", "user.name", "t")
+    (work / "model.py").write_text(BUGGY)
+    _git(work, "add", "model.py")
+    return work
+
+
+def test_readme_local_hook_works_as_written(tmp_path):
+    """The README's first snippet, unchanged, with tensorlint installed where git runs."""
+    local = next(s for s in _readme_snippets() if "repo: local" in s)
+    work = _repo_with_bug(tmp_path)
+    (work / ".pre-commit-config.yaml").write_text(local)
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "cache"), NO_COLOR="1",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    run = lambda: subprocess.run([*_pre_commit(), "run", "--all-files"], cwd=work, env=env,  # noqa: E731
+                                 capture_output=True, text=True, timeout=300)
+    first = run()
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "TL001" in first.stdout
+    subprocess.run([sys.executable, "-m", "tensorlint", "check", "--fix", "model.py"], cwd=work, check=True,
+                   capture_output=True)
+    second = run()
+    assert second.returncode == 0, second.stdout + second.stderr
+
+
+def test_readme_remote_hook_pins_a_commit(tmp_path):
+    """The README's second snippet names this repository's hook, and its `rev:` is a commit
+    SHA (no tag exists). Run with a clone of this repository: repo = the clone's path, rev =
+    its HEAD, everything else as written."""
+    (remote,) = [s for s in _readme_snippets() if "rev:" in s]
+    manifest = (REPO / ".pre-commit-hooks.yaml").read_text()
+    assert "- id: tensorlint" in manifest and "id: tensorlint" in remote
+    assert "rev: v" not in remote and "0000000000000000000000000000000000000000" in remote
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True, capture_output=True)
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True).stdout.strip()
+    config = remote.replace("https://github.com/tensorlint/tensorlint", str(clone)).replace(
+        "0000000000000000000000000000000000000000", sha)
+    work = _repo_with_bug(tmp_path)
+    (work / ".pre-commit-config.yaml").write_text(config)
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "cache"), NO_COLOR="1")
+    env.pop("VIRTUAL_ENV", None)
+    proc = subprocess.run([*_pre_commit(), "run", "--all-files"], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=900)
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 1 and any(marker in output for marker in _NO_INDEX):
+        pytest.skip("pre-commit could not install the hook (no package index)")
+    assert proc.returncode == 1, output
+    assert "TL001" in output

@@ -91,7 +91,7 @@ def chromium() -> str | None:
 def browser(page: Path | str, tmp: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     """Headless Chromium on a local file (or a file:// URL), with everything that could reach the network turned off."""
     exe = chromium()
-    assert exe is not None
+    assert exe is not None, "chromium is not installed (apt-get install chromium); TENSORLINT_REQUIRE_BROWSER is set"
     profile = tmp / f"chromium-profile-{len(list(tmp.glob('chromium-profile-*')))}"
     cmd = [
         exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -22,7 +22,11 @@ from tensorlint.runtime import Monitor
 from tensorlint.runtime.html_report import block_of, build_data
 
 ROOT = Path(__file__).resolve().parents[2]
-needs_browser = pytest.mark.skipif(chromium() is None, reason="no chromium on PATH (CI installs Debian's chromium)")
+# Skipped without a browser, except in CI (.ci/run installs Debian's chromium and sets TENSORLINT_REQUIRE_BROWSER).
+needs_browser = pytest.mark.skipif(
+    chromium() is None and not os.environ.get("TENSORLINT_REQUIRE_BROWSER"),
+    reason="no chromium on PATH (CI installs Debian's chromium)",
+)
 
 
 @pytest.fixture(scope="module")

@@ -87,8 +87,13 @@ class Report:
             console.print(f"{title}: nothing to report.")
             return
         table = Table(title=title, show_lines=False)
-        for col in ("severity", "kind", "module", "count", "message"):
-            table.add_column(col, overflow="fold")
+        # kind names are looked up and copied (allow=, --select): never split inside one;
+        # module paths fold at any character, messages wrap at words
+        table.add_column("severity", no_wrap=True)
+        table.add_column("kind", no_wrap=True, min_width=max(len(f.kind) for f in self.findings))
+        table.add_column("module", overflow="fold")
+        table.add_column("count", no_wrap=True, justify="right")
+        table.add_column("message", overflow="fold", ratio=1)
         for f in self.findings:
             where = (f.module or "(root)") + (f" (+{len(f.modules) - 1} more)" if len(f.modules) > 1 else "")
             table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f.kind, where, str(f.count), f.message)

@@ -250,3 +250,13 @@ def test_help_lists_the_options(capsys, flag):
     out = capsys.readouterr().out
     for option in ("--json", "--html", "--reference", "--save-profile", "--select", "--ignore", "--fail-on", "-m"):
         assert option in out
+
+
+def test_interrupt_and_exit_message_still_report(tmp_path, capsys):
+    path = tmp_path / "stop.py"
+    path.write_text(TRAIN.format(evaluate="") + "raise KeyboardInterrupt\n")
+    code, out, err = diagnose(capsys, str(path))
+    assert code == 130 and "KeyboardInterrupt" in err and "dropout-active-at-inference" in out
+    path.write_text(TRAIN.format(evaluate="model.eval()") + "sys.exit('stopped: no data')\n")
+    code, out, err = diagnose(capsys, str(path))
+    assert code == 1 and "stopped: no data" in err and "nothing to report" in out

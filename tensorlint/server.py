@@ -43,6 +43,8 @@ INSTALL_HINT = (
     "`pip install 'pygls>=2'` (or install tensorlint with the `server` extra: `pip install '.[server]'`)"
 )
 NAME = "tensorlint"
+# files whose change on disk can change an open document's findings
+WATCHED_FILES = ("**/pyproject.toml", "**/tensorlint.toml", "**/.tensorlint.toml", "**/*.py")
 FIX_ALL_KIND = "source.fixAll.tensorlint"
 # A burst of keystrokes is linted once: a change waits this long for the next one.
 DEBOUNCE_SECONDS = 0.05
@@ -611,6 +613,27 @@ def create_server() -> TensorlintServer:
     def initialized(ls: TensorlintServer, params) -> None:
         root = ls.workspace.root_path
         ls.linter.workspace_root = Path(root).resolve() if root else None
+        watched = ls.client_capabilities.workspace and ls.client_capabilities.workspace.did_change_watched_files
+        if watched and watched.dynamic_registration:
+            # configuration and project files changed on disk (another editor, git checkout)
+            ls.client_register_capability(
+                types.RegistrationParams(
+                    registrations=[
+                        types.Registration(
+                            id="tensorlint-watched-files",
+                            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                            register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                                watchers=[types.FileSystemWatcher(glob_pattern=g) for g in WATCHED_FILES]
+                            ),
+                        )
+                    ]
+                )
+            )
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched_files_changed(ls: TensorlintServer, params) -> None:
+        ls.linter.forget()
+        ls.publish_all()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: TensorlintServer, params) -> None:

@@ -79,6 +79,7 @@ def _capabilities() -> types.ClientCapabilities:
     caps = client_capabilities("neovim@v0.11.0")
     # the LSP default, and what VS Code uses (this Neovim offers UTF-8 first)
     caps.general.position_encodings = [types.PositionEncodingKind.Utf16]
+    caps.workspace.did_change_watched_files.dynamic_registration = True  # as VS Code
     caps.notebook_document = types.NotebookDocumentClientCapabilities(
         synchronization=types.NotebookDocumentSyncClientCapabilities()
     )
@@ -87,6 +88,12 @@ def _capabilities() -> types.ClientCapabilities:
 
 @pytest_lsp.fixture(config=SERVER, scope="module")
 async def client(lsp_client: LanguageClient, workspace: Path):
+    lsp_client.registrations = []
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams):
+        lsp_client.registrations += params.registrations
+
     result = await lsp_client.initialize_session(
         types.InitializeParams(capabilities=_capabilities(), root_uri=workspace.as_uri())
     )
@@ -343,6 +350,35 @@ async def test_config_select_ignore_and_per_file_ignores(client: LanguageClient,
     assert diags == []
     assert any("unknown key `selectt`" in m.message for m in client.messages)
     close_doc(client, uri)
+
+
+@ASYNC
+async def test_config_change_on_disk_is_picked_up(client: LanguageClient, workspace: Path):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not client.registrations and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    [registration] = client.registrations
+    assert registration.method == "workspace/didChangeWatchedFiles"
+    globs = [w["globPattern"] for w in registration.register_options["watchers"]]  # raw JSON here
+    assert "**/pyproject.toml" in globs and "**/*.py" in globs
+
+    config = workspace / "sub" / "pyproject.toml"
+    uri, diags = await open_doc(client, workspace / "sub" / "watched.py", BUGGY)
+    assert [d.code for d in diags] == ["TL203"]  # TL001 ignored by sub/pyproject.toml
+    before = config.read_text()
+    config.write_text("[tool.tensorlint]\n")
+    try:
+        client.diagnostics.pop(uri, None)
+        client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(
+                changes=[types.FileEvent(uri=config.as_uri(), type=types.FileChangeType.Changed)]
+            )
+        )
+        assert [d.code for d in await published(client, uri)] == ["TL001", "TL203"]
+    finally:
+        config.write_text(before)
+        close_doc(client, uri)
 
 
 @ASYNC

@@ -515,14 +515,32 @@ def cells_to_source(cells: CellsArg) -> tuple[str, LineMap]:
         converted = python_text(text)
         if converted is None:
             continue
-        python = converted.text
+        python, blanked = converted.text, converted.blanked
+        if pieces and "__future__" in python:
+            # each cell is compiled on its own: a future import is legal at the top of any
+            # cell, but not in the middle of the joined program
+            python, blanked = _blank_future_imports(python, blanked)
         if not python.endswith(("\n", "\r")):
             python += "\n"
         rows = _line_count(text)
-        line_map.spans.append(_Span(number, row, rows, converted.blanked, converted.dedent, converted.dedented))
+        line_map.spans.append(_Span(number, row, rows, blanked, converted.dedent, converted.dedented))
         pieces.append(python)
         row += rows
     return "".join(pieces), line_map
+
+
+_FUTURE_IMPORT = re.compile(r"from[ \t]+__future__[ \t]+import[ \t]+[\w, \t]+(?:#.*)?$")
+
+
+def _blank_future_imports(python: str, blanked: frozenset[int]) -> tuple[str, frozenset[int]]:
+    lines = split_lines(python)
+    rows = {i for i, line in enumerate(lines) if _FUTURE_IMPORT.match(line)}
+    if not rows:
+        return python, blanked
+    breaks = re.findall(r"\r\n|\r|\n", python)
+    text = "".join(("pass" if i in rows else line) + (breaks[i] if i < len(breaks) else "")
+                   for i, line in enumerate(lines))
+    return text, blanked | {i + 1 for i in rows}
 
 
 @dataclass

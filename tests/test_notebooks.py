@@ -68,6 +68,12 @@ def test_eval_in_an_earlier_cell_counts_for_inference_later():
     assert clean == []
 
 
+def test_a_future_import_atop_a_later_cell_is_not_a_syntax_error():
+    cells = ["import torch\nx = torch.randn(2, 3)\n", "from __future__ import annotations\n" + LOG_SOFTMAX]
+    found = lint_cells(cells, "nb.ipynb", settings_for())
+    assert codes_at(found) == [("TL203", 2, 2, 5)]
+
+
 def test_cells_to_source_maps_rows_back():
     source, line_map = cells_to_source([(2, "a = 1\nb = 2"), (5, "c = 3\n")])
     assert source == "a = 1\nb = 2\nc = 3\n"

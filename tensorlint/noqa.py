@@ -53,8 +53,8 @@ def comments(source: str) -> tuple[dict[int, str], set[int]]:
 
 
 class Suppressions:
-    def __init__(self, source: str) -> None:
-        self._comments, own_line = comments(source)
+    def __init__(self, source: str, parsed: tuple[dict[int, str], set[int]] | None = None) -> None:
+        self._comments, own_line = parsed or comments(source)
         self._file: list[frozenset[str] | None] = []
         for row in own_line:
             match = _FILE_NOQA.match(self._comments[row].strip())
@@ -81,6 +81,19 @@ _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
 # our codes are TL + three digits; a token that starts with TL and holds a digit is meant
 # as one of ours (`TL00l`, `TL1O1`, `TL9999`); any other token (`E501`, `F401`, prose) belongs
 # to another tool and is never judged
+# a `noqa:` line that TL900 could judge (`noqa`, `NOQA` or `Noqa`): a code starting with TL and holding a digit, or a
+# rule-name-like word; other files (`# noqa: F401`, a bare `# noqa`) are not even tokenized
+_CANDIDATE_REST = re.compile(r"(?i)[ \t]*:[^\n]*?(?:\btl[0-9a-z]*[0-9]|[a-z0-9]-[a-z])")
+
+
+def _candidate(source: str) -> bool:
+    for word in ("noqa", "NOQA", "Noqa"):  # str.find: far faster than a case-insensitive regex scan
+        at = source.find(word)
+        while at >= 0:
+            if _CANDIDATE_REST.match(source, at + 4):
+                return True
+            at = source.find(word, at + 4)
+    return False
 _CODE_LIKE = re.compile(r"^(?:[A-Za-z]{1,6}[0-9][A-Za-z0-9]*|[a-z][a-z0-9]*(?:-[a-z0-9]+)+)$")
 _OURS = re.compile(r"^tl(?=[0-9a-z]*[0-9])[0-9a-z]{1,6}$", re.IGNORECASE)
 
@@ -92,11 +105,10 @@ def _known():
     return {r.code.lower(): r for r in rules} | {r.name: r for r in rules}
 
 
-def _line_directives(source: str):
+def _line_directives(source: str, by_row: dict[int, str]):
     """Per row with a `# noqa: ...` comment: (row, comment column, match, codes with
     their columns in the line). Blanket `# noqa` (no codes) is never judged: it may be
     meant for any tool."""
-    by_row, _ = comments(source)
     lines = split_lines(source)
     for row, comment in by_row.items():
         if "noqa" not in comment.lower():
@@ -130,7 +142,8 @@ def code_run(match) -> list[tuple[str, int, int]]:
     return codes
 
 
-def unused_noqa(source: str, diagnostics: list[Diagnostic], enabled: frozenset[str]) -> list[Diagnostic]:
+def unused_noqa(source: str, diagnostics: list[Diagnostic], enabled: frozenset[str],
+                by_row: dict[int, str] | None = None) -> list[Diagnostic]:
     """TL900 findings for `source`, whose findings before noqa are `diagnostics`.
 
     A code is *unknown* when it is meant as ours (`TL…` with a digit, or a misspelt rule
@@ -145,7 +158,9 @@ def unused_noqa(source: str, diagnostics: list[Diagnostic], enabled: frozenset[s
     known = _known()
     lines = split_lines(source)
     out = []
-    for row, comment_at, start, end, codes in _line_directives(source):
+    if by_row is None:
+        by_row, _ = comments(source)
+    for row, comment_at, start, end, codes in _line_directives(source, by_row):
         line = lines[row - 1]
         file_wide = bool(_FILE_NOQA.match(line[comment_at:].strip())) and not line[:comment_at].strip()
         lowered = [c.lower() for c, _, _ in codes]
@@ -212,10 +227,11 @@ def _removal(line: str, row: int, comment_at: int, start: int, end: int, codes, 
 def apply_noqa(source: str, diagnostics: list[Diagnostic], enabled: frozenset[str]) -> list[Diagnostic]:
     """`diagnostics` less those `# noqa` suppresses; with TL900 enabled, plus its findings
     (which only a file-wide directive or a directive naming TL900 can suppress)."""
-    if UNUSED_NOQA_CODE not in enabled or "noqa" not in source.lower():
+    if UNUSED_NOQA_CODE not in enabled or not _candidate(source):
         return Suppressions(source).filter(diagnostics) if diagnostics else []
-    suppressions = Suppressions(source)
+    parsed = comments(source)  # tokenizing is the cost: once for both
+    suppressions = Suppressions(source, parsed)
     kept = suppressions.filter(diagnostics)
-    unused = [d for d in unused_noqa(source, diagnostics, enabled) if not any(
+    unused = [d for d in unused_noqa(source, diagnostics, enabled, parsed[0]) if not any(
         _matches(codes, d) for codes in suppressions._file)]
     return sorted(kept + unused, key=Diagnostic.sort_key)

@@ -10,7 +10,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from tensorlint.diagnostics import (  # noqa: F401 - syntax_error and the codes are re-exported
@@ -24,6 +23,7 @@ from tensorlint.diagnostics import (  # noqa: F401 - syntax_error and the codes 
     syntax_error,
 )
 from tensorlint.noqa import Suppressions, apply_noqa
+from tensorlint.positions import node_positions
 from tensorlint.rules import all_rules
 from tensorlint.rules.base import Rule
 from tensorlint.semantics.context import FileContext
@@ -148,11 +148,12 @@ def lint_source(source: str, path: str, settings: LintSettings, project: Project
 
 def _materialise(module: cst.Module, source: str, sink: list) -> list[Diagnostic]:
     """Turn reports into diagnostics: positions, and fixes as text edits."""
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    nodes = [report.node for _, report in sink]
+    nodes += [old for _, report in sink if report.fix is not None for old, _ in report.fix.replacements]
+    positions, printed_back = node_positions(module, source, nodes)
     # Edits are computed against positions, which are only right if the tree prints
-    # back to the exact source (libcst can drop trailing blank lines). Printing costs
-    # about a parse, so it is only done when some finding has a fix.
-    fixes_trusted = any(report.fix is not None for _, report in sink) and module.code == source
+    # back to the exact source there (libcst can drop trailing blank lines).
+    fixes_trusted = printed_back and any(report.fix is not None for _, report in sink)
     starts = line_starts(source) if fixes_trusted else []
     fstrings = _fstring_spans(positions, starts) if fixes_trusted and "f" in source else []
     diagnostics = []

@@ -76,14 +76,18 @@ class TorchApiBadKeyword(Rule):
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return
         qualname = self.ctx.qualified_name(func)
+        # a method call's receiver must be proved a tensor; that inference is costly, so
+        # it is asked only once the arguments would be wrong for the Tensor method
+        receiver = None
         if qualname is not None:
             if not qualname.startswith("torch."):
                 return
             entry = torch_api.lookup(qualname)
             shown = qualname
-        elif isinstance(func, cst.Attribute) and self.ctx.is_tensor(func.value):
+        elif isinstance(func, cst.Attribute):
             entry = torch_api.lookup(f"torch.Tensor.{func.attr.value}")
             shown = f"Tensor.{func.attr.value}"
+            receiver = func.value
         else:
             return
         if entry is None:
@@ -104,6 +108,8 @@ class TorchApiBadKeyword(Rule):
         if bound:
             for arg in args:
                 if arg.keyword is not None and arg.keyword.value in bound:
+                    if receiver is not None and not self.ctx.is_tensor(receiver):
+                        return
                     self.report(
                         node,
                         f"`{shown}`: `{arg.keyword.value}` is given both by position and by keyword",
@@ -115,9 +121,13 @@ class TorchApiBadKeyword(Rule):
             keyword = arg.keyword.value
             if keyword in _OTHER_RULES or entry.accepts_keyword(keyword) is not False:
                 continue
+            if receiver is not None and not self.ctx.is_tensor(receiver):
+                return
             self._report_keyword(node, arg, keyword, entry, shown, passed, bound)
             return
         if not star and entry.accepts_positional(positional) is False:
+            if receiver is not None and not self.ctx.is_tensor(receiver):
+                return
             self.report(
                 node,
                 f"`{shown}` takes at most {entry.positional_max} positional argument"

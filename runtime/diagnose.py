@@ -369,9 +369,12 @@ def diagnose(
         session.stop()
         sys.stdout.flush()
     report = session.report(select, ignore)
-    _print(console, session, report, target)
-    for note in _write_outputs(session, report, json_path, html_path, save_profile):
-        console.print(note, highlight=False, soft_wrap=True)
+    profiles = session.profiles() if save_profile else []  # a collective under torch.distributed: every rank
+    writes = getattr(report, "writes", None)
+    if writes is None or writes():  # under torch.distributed, rank 0 only
+        _print(console, session, report, target)
+        for note in _write_outputs(report, json_path, html_path, save_profile, profiles):
+            console.print(note, highlight=False, soft_wrap=True)
     if fails(report, fail_on) and code == 0:
         console.print(f"tensorlint diagnose: failing: findings at or above `{fail_on}` (--fail-on)", highlight=False)
         return DiagnoseResult(1, code, report, session)
@@ -397,7 +400,7 @@ def _print(console, session: Session, report: Report, target: str) -> None:
         report.print(console)
 
 
-def _write_outputs(session: Session, report: Report, json_path, html_path, save_profile) -> list[str]:
+def _write_outputs(report: Report, json_path, html_path, save_profile, profiles: list[tuple[str, Profile]]) -> list[str]:
     notes = []
     if json_path:
         report.save_json(json_path)
@@ -411,7 +414,6 @@ def _write_outputs(session: Session, report: Report, json_path, html_path, save_
             save_html(html_path)
             notes.append(f"tensorlint diagnose: wrote {html_path}")
     if save_profile:
-        profiles = session.profiles()
         if not profiles:
             notes.append("tensorlint diagnose: no model ran, no profile written")
         elif len(profiles) == 1:

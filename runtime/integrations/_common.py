@@ -64,7 +64,8 @@ class MonitorSession:
             return None
         if final:
             self.monitor.detach()
-        report = self.monitor.report()
+        report = self.monitor.report()  # under torch.distributed, report() and profile() are collectives: every rank
+        profile = self.monitor.profile() if final and self.save_profile else None
         self.reports.append((tag, report))
         if write and out_dir is not None:
             folder = os.path.join(os.fspath(out_dir), self.folder)
@@ -73,8 +74,8 @@ class MonitorSession:
             self._write(report.save_json, os.path.join(folder, f"{name}.json"))
             if final and self.html and hasattr(report, "save_html"):
                 self._write(report.save_html, os.path.join(folder, f"{name}.html"))
-            if final and self.save_profile:
-                self._write(self.monitor.profile().save, os.path.join(folder, "profile.json"))
+            if profile is not None:
+                self._write(profile.save, os.path.join(folder, "profile.json"))
         if write and self.print_report and (final or report.findings):
             report.print()
         return report

@@ -220,9 +220,11 @@ def parse_table(table: dict, path: Path, base: Config | None = None) -> Config:
         else:
             hint = _suggest(key, [*SETTINGS, *rules])
             if not hint and key.upper().startswith("TL"):
-                from tensorlint.selection import did_you_mean
+                from tensorlint.selection import closest_rule
 
-                hint = did_you_mean(key) + " (rule options go under the rule's name)" if did_you_mean(key) else ""
+                rule = closest_rule(key)
+                if rule is not None:  # `[TL101]`: options go under the rule's name
+                    hint = f" (rule options go under the rule's name: `{rule.name}`)"
             table_name = " in [tool.tensorlint]" if path.name == "pyproject.toml" else ""
             raise UsageError(f"{path}: unknown key `{key}`{table_name}{hint}")
     return config

@@ -187,6 +187,7 @@ def test_extend_cycle_and_missing_file_exit_2(project, capsys):
         ('ignore = ["TL00l"]', "did you mean `TL001`"),
         ('[dropout-training-default]\nsafe-fix-method = ["forward"]', "did you mean `safe-fix-methods`?"),
         ('[dropout-training-defualt]\nsafe-fix-methods = ["forward"]', "did you mean `dropout-training-default`?"),
+        ('[TL101]\nsafe-fix-methods = ["forward"]', "rule options go under the rule's name: `dropout-training-default`"),
     ],
 )
 def test_config_typos_get_a_suggestion(project, capsys, config, expected):

@@ -217,6 +217,8 @@ class Linter:
         name = str(source.path) if source.path is not None else ("untitled.ipynb" if source.notebook else "untitled.py")
         view = self.project(result.config, result.settings, source.path)
         if source.notebook:
+            if not any("torch" in p.text for p in source.pieces):
+                return result  # as for files: code that never mentions torch is not checked
             by_cell = {p.cell: p.uri for p in source.pieces}
             found = lint_cells([(p.cell, p.text) for p in source.pieces], name, result.settings, view)
             for d in found:

@@ -482,6 +482,23 @@ async def test_notebook_document(client: LanguageClient, workspace: Path):
 
 
 @ASYNC
+async def test_notebook_without_torch_is_not_checked(client: LanguageClient, workspace: Path):
+    # as `tensorlint check` skips files that never mention torch: no TL000 for the broken cell
+    nb_uri = (workspace / "plain.ipynb").as_uri()
+    cell_uri = f"vscode-notebook-cell:{workspace / 'plain.ipynb'}#c0"
+    client.notebook_document_did_open(
+        types.DidOpenNotebookDocumentParams(
+            notebook_document=types.NotebookDocument(
+                uri=nb_uri, notebook_type="jupyter-notebook", version=1,
+                cells=[types.NotebookCell(kind=types.NotebookCellKind.Code, document=cell_uri)],
+            ),
+            cell_text_documents=[types.TextDocumentItem(uri=cell_uri, language_id="python", version=1, text="x = (\n")],
+        )
+    )
+    assert await published(client, cell_uri) == []
+
+
+@ASYNC
 async def test_shutdown_and_exit_are_clean(workspace: Path):
     other = await SERVER.start()
     await other.initialize_session(types.InitializeParams(capabilities=_capabilities(), root_uri=workspace.as_uri()))

@@ -319,7 +319,7 @@ _PYTHON_CELL_MAGICS = frozenset({"capture", "debug", "prun", "pypy", "python", "
 # never valid Python where a statement starts
 _LINE_MAGIC = re.compile(r"[ \t]*(?:%|!|\?)")
 _ASSIGN_MAGIC = re.compile(r"[ \t]*[\w.\[\]\(\), \t*]+?[ \t]*=[ \t]*[%!]")
-_HELP_SUFFIX = re.compile(r"[ \t]*[\w.\[\]\(\)]+\?{1,2}[ \t]*$")
+_HELP_SUFFIX = re.compile(r"[ \t]*[\w.*\[\]\(\)]+\?{1,2}[ \t]*$")  # `obj?`, `torch.*Tensor?` (search)
 _INDENT = re.compile(r"[ \t]*")
 
 

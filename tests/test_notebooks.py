@@ -103,7 +103,7 @@ def test_a_cells_last_expression_is_displayed_not_discarded():
 
 @pytest.mark.parametrize("line", [
     "%matplotlib inline", "!pip install torch", "files = !ls", "t = %timeit -o f()", "?torch.log",
-    "torch.log?", "torch.log??", "!!ls", "a, b = %sx ls",
+    "torch.log?", "torch.log??", "!!ls", "a, b = %sx ls", "torch.*Tensor?",
 ])
 def test_magics_are_blanked_row_for_row(line):
     text, blanked, _, _ = python_text(f"import torch\n{line}\nx = 1\n")

@@ -116,6 +116,9 @@ class Session:
         # module's id reused by a new model (one model per fold) is judged again
         self._seen: weakref.WeakSet[nn.Module] = weakref.WeakSet()
         self._handles: list = []
+        self._frozen: dict[int, tuple[Report, Profile | None]] | None = None  # taken before the process group ends
+        self._restore: Any = None
+        self.want_profiles = False
 
     # ---- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -125,12 +128,16 @@ class Session:
             module_hooks.register_module_forward_pre_hook(self._pre),
             module_hooks.register_module_forward_hook(self._post, always_call=True),
         ]
+        self._wrap_destroy()
 
     def stop(self) -> None:
         """Remove the discovery hooks and detach every monitor (reports stay readable)."""
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
         for w in self.watched:
             w.monitor.detach()
 
@@ -140,6 +147,41 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _wrap_destroy(self) -> None:
+        """Under torch.distributed, reports are collectives: take them when the script ends its process group.
+
+        Every rank calls ``destroy_process_group()`` at the same point, so the reports (and profiles)
+        are reduced across ranks there; a report asked for after the group is gone uses them.
+        """
+        import torch.distributed as dist
+
+        if not dist.is_available():
+            return
+        original = dist.destroy_process_group
+
+        def destroy_process_group(group=None, *args, **kwargs):
+            if group is None and dist.is_initialized() and self.watched and self._frozen is None:
+                try:
+                    self._frozen = {
+                        id(w): (w.monitor.report(), w.monitor.profile() if self.want_profiles else None)
+                        for w in self.watched
+                    }
+                except Exception as exc:  # noqa: BLE001 - never break the user's shutdown
+                    self.notes.append(f"could not merge the ranks' reports before destroy_process_group: {exc}")
+            return original(group, *args, **kwargs)
+
+        dist.destroy_process_group = destroy_process_group
+
+        def restore() -> None:
+            dist.destroy_process_group = original
+
+        self._restore = restore
+
+    def _report_of(self, w: Watched) -> Report:
+        if self._frozen is not None and id(w) in self._frozen:
+            return self._frozen[id(w)][0]
+        return w.monitor.report()
 
     # ---- discovery hooks ------------------------------------------------------------------------
     def _pre(self, module: nn.Module, args: tuple) -> None:
@@ -225,7 +267,7 @@ class Session:
         options: dict[str, Any] = {}
         main: tuple[int, Report] | None = None  # the busiest model's report: its plots go into the HTML
         for w in self.watched:
-            rep = w.monitor.report()
+            rep = self._report_of(w)
             if main is None or rep.summary.get("forwards", 0) > main[0]:
                 main = (rep.summary.get("forwards", 0), rep)
             for key in totals:
@@ -257,7 +299,12 @@ class Session:
         return merged
 
     def profiles(self) -> list[tuple[str, Profile]]:
-        return [(w.label, w.monitor.profile()) for w in self.watched if w.absorbed_by is None]
+        out = []
+        for w in self.watched:
+            if w.absorbed_by is None:
+                frozen = (self._frozen or {}).get(id(w), (None, None))[1]
+                out.append((w.label, frozen if frozen is not None else w.monitor.profile()))
+        return out
 
 
 def _prefixed(f: Finding, label: str) -> Finding:
@@ -362,6 +409,7 @@ def diagnose(
         if not console.is_terminal:  # CI logs and pipes: wide enough that kinds are never folded
             console = Console(width=max(console.width, 120))
     session = Session(reference=reference, **dict(monitor_options or {}))
+    session.want_profiles = bool(save_profile)
     session.start()
     try:
         code = run_target(target, argv, as_module)

@@ -119,7 +119,7 @@ def test_html_needs_the_html_report(tmp_path, capsys):
     page = tmp_path / "r.html"
     code, out, err = diagnose(capsys, "--html", str(page), script(tmp_path))
     if hasattr(Report, "save_html"):
-        assert code == 0 and page.is_file()
+        assert code == 0 and "dropout-active-at-inference" in page.read_text(encoding="utf-8")
     else:
         assert code == 2 and "html_report" in err and "ran as" not in out
 
@@ -260,3 +260,52 @@ def test_interrupt_and_exit_message_still_report(tmp_path, capsys):
     path.write_text(TRAIN.format(evaluate="model.eval()") + "sys.exit('stopped: no data')\n")
     code, out, err = diagnose(capsys, str(path))
     assert code == 1 and "stopped: no data" in err and "nothing to report" in out
+
+
+DDP = """
+import torch
+import torch.distributed as dist
+from torch import nn
+
+dist.init_process_group("gloo")
+torch.manual_seed(0)
+model = nn.parallel.DistributedDataParallel(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 2)))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for _ in range(3):
+    opt.zero_grad()
+    model(torch.randn(8, 4)).sum().backward()
+    opt.step()
+if dist.get_rank() == 1:
+    with torch.no_grad():
+        model(torch.randn(4, 4))  # the fault happens on rank 1 only
+print("rank", dist.get_rank(), "done")
+dist.destroy_process_group()
+"""
+
+
+def test_two_gloo_ranks_report_once_on_rank_0(tmp_path):
+    import os
+    import socket
+
+    from tensorlint.runtime import distributed
+
+    if not hasattr(distributed, "active"):
+        pytest.skip("tensorlint.runtime.distributed has no collectives here")
+    path = tmp_path / "ddp.py"
+    path.write_text(DDP)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
+                   NO_COLOR="1", COLUMNS="200", OMP_NUM_THREADS="1")  # fmt: skip
+        args = [sys.executable, "-m", "tensorlint", "diagnose", "--json", str(tmp_path / f"r{rank}.json"), str(path)]
+        procs.append(subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    (out0, _), (out1, _) = outs
+    assert "rank 0 done" in out0 and "rank 1 done" in out1
+    assert "dropout-active-at-inference" in out0 and "Seen on rank 1 only" in out0  # rank 1's fault reaches rank 0
+    assert "tensorlint" not in out1  # only rank 0 prints and writes
+    assert (tmp_path / "r0.json").is_file() and not (tmp_path / "r1.json").exists()

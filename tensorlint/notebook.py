@@ -96,7 +96,7 @@ def _ws(s: str, i: int) -> int:
 def _expect(s: str, i: int, char: str) -> None:
     if i >= len(s) or s[i] != char:
         found = repr(s[i]) if i < len(s) else "end of file"
-        raise NotebookError(f"invalid JSON: expected {char!r} at offset {i}, found {found}")
+        raise NotebookError(f"not a Jupyter notebook: invalid JSON: expected {char!r} at offset {i}, found {found}")
 
 
 def _members(s: str, i: int):
@@ -260,25 +260,29 @@ class Notebook:
         return ((_BOM if self.bom else "") + text).encode("utf-8")
 
 
+_LINES = re.compile(r"[^\n]*\n|[^\n]+")
+
+
 def _encode_source(raw_value: str, old: str | tuple[str, ...], new: str, ascii_only: bool) -> str:
     """The JSON text of a cell's new `source`, in the old value's shape and layout."""
     if isinstance(old, str):
         return json.dumps(new, ensure_ascii=ascii_only)
     tokens, lead, seps, trail = _list_layout(raw_value)
-    # untouched lines at both ends keep their exact JSON text
-    k = 0
-    prefix = ""
-    while k < len(old) and new.startswith(prefix + old[k]):
+    # untouched whole lines at both ends keep their exact JSON text
+    k, prefix = 0, ""
+    while k < len(old) and old[k].endswith("\n") and new.startswith(prefix + old[k]):
         prefix += old[k]
         k += 1
-    m = 0
-    suffix = ""
-    while m < len(old) - k and new.endswith(old[len(old) - 1 - m] + suffix) and \
-            len(prefix) + len(old[len(old) - 1 - m] + suffix) <= len(new):
-        suffix = old[len(old) - 1 - m] + suffix
-        m += 1
+    m, suffix = 0, ""
+    while m < len(old) - k:
+        candidate = old[len(old) - 1 - m] + suffix
+        before = len(new) - len(candidate)  # where the candidate would start in `new`
+        if before < len(prefix) or not new.endswith(candidate) or (before > 0 and new[before - 1] != "\n"):
+            break
+        suffix, m = candidate, m + 1
     middle = new[len(prefix) : len(new) - len(suffix)]
-    items = tokens[:k] + [json.dumps(line, ensure_ascii=ascii_only) for line in middle.splitlines(True)]
+    lines = _LINES.findall(middle)  # split after each "\n", as Jupyter writes `source`
+    items = tokens[:k] + [json.dumps(line, ensure_ascii=ascii_only) for line in lines]
     items += tokens[len(tokens) - m :] if m else []
     if not items:
         return "[]"

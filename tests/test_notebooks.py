@@ -396,3 +396,14 @@ def test_every_text_format_names_the_cell(fmt, expected, monkeypatch, tmp_path):
     except ImportError:
         pytest.skip(f"no {fmt} format in this tree")
     assert expected in module.render(found, root=tmp_path)
+
+
+@pytest.mark.parametrize("old, new", [
+    ("a = 1\nb = 2", "a = 1\nb = 22"),  # the last line (no newline) grows
+    ("a = 1\nb = 2\nc = 3\n", "a = 1\nb = 2\nx = 0\nb = 2\nc = 3\n"),  # a line added, repeats around it
+    ("a = 1\nb = 2\n", "b = 2\n"),  # the first line goes
+    ("a = 1\n", ""),
+])
+def test_rewritten_source_lists_are_split_as_jupyter_writes_them(old, new):
+    nb = Notebook.parse(notebook("z = 1\n", old))
+    assert nb.with_sources({2: new}).decode() == notebook("z = 1\n", new)

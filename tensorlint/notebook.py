@@ -744,12 +744,14 @@ def cell_diff(path: str, old: dict[int, str], new: dict[int, str]) -> str:
 
     out = []
     for number in sorted(new):
-        out += difflib.unified_diff(
+        for line in difflib.unified_diff(
             old.get(number, "").splitlines(keepends=True),
             new[number].splitlines(keepends=True),
             fromfile=f"{path}:cell {number}",
             tofile=f"{path}:cell {number}",
-        )
+        ):
+            # a cell's last line has no line break: mark it as diff does
+            out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of cell\n")
     return "".join(out)
 
 

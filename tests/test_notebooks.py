@@ -273,6 +273,7 @@ def test_diff_shows_cells(tmp_path):
     assert proc.returncode == 1
     assert proc.stdout.startswith("--- nb.ipynb:cell 2\n+++ nb.ipynb:cell 2\n")
     assert "+y = torch.log_softmax(x, dim=1)\n" in proc.stdout
+    assert proc.stdout.endswith(" print(y)\n\\ No newline at end of cell\n")
 
 
 # --- output formats, cache, discovery -------------------------------------------------

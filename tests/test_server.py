@@ -212,6 +212,20 @@ async def test_open_change_fix_cycle(client: LanguageClient, workspace: Path):
     assert await change_doc(client, uri, FIXED) == []
     # and a buggy change brings them back (the buffer, not the disk, is linted)
     assert [d.code for d in await change_doc(client, uri, BUGGY)] == ["TL001", "TL203"]
+    # an incremental change (what editors send while typing): line 3 `torch.tensor(x)` -> the fix
+    client.diagnostics.pop(uri, None)
+    _versions[uri] += 1
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=_versions[uri]),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=types.Position(3, 4), end=types.Position(3, 19)), text="x.detach().clone()"
+                )
+            ],
+        )
+    )
+    assert [(d.code, d.range.start.line) for d in await published(client, uri)] == [("TL203", 4)]
     close_doc(client, uri)
 
 

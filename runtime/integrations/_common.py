@@ -14,6 +14,14 @@ from ..report import Report
 FAIL_ON = ("error", "warning", "info")
 
 
+def _console():
+    """The terminal's console; in logs and pipes, 120 columns so that kinds are never folded."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=max(console.width, 120))
+
+
 class TensorlintFindings(RuntimeError):
     """Raised at the end of training when ``fail_on`` is set and a finding is at or above it."""
 
@@ -77,7 +85,7 @@ class MonitorSession:
             if profile is not None:
                 self._write(profile.save, os.path.join(folder, "profile.json"))
         if write and self.print_report and (final or report.findings):
-            report.print()
+            report.print(_console())
         return report
 
     def _write(self, save, path: str) -> None:

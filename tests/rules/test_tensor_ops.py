@@ -1,0 +1,132 @@
+"""TL004, TL310 (and TL113): tensor and module call mistakes from issue #12."""
+
+from __future__ import annotations
+
+import pytest
+
+from lintutil import codes, fix
+
+HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+
+
+def found(body: str, code: str) -> list[str]:
+    return codes(HEADER + body, select=(code,))
+
+
+def fixed(body: str, code: str, unsafe: bool = False) -> str:
+    return fix(HEADER + body, select=(code,), unsafe=unsafe)[len(HEADER):]
+
+
+# -- TL004 tensor-result-discarded ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x = torch.randn(3)\nx.to('cuda')\n",
+        "x = torch.zeros(2, 3)\nx.cuda()\n",
+        "x = torch.zeros(2, 3)\nx.float()\n",
+        "def f(x: torch.Tensor):\n    x.unsqueeze(0)\n    return x\n",
+        "def f(x: torch.Tensor, lo):\n    x.clamp(lo, 1)\n",
+        "def f(x: torch.Tensor):\n    x.detach()\n",
+        "torch.cat([a, b], 1).squeeze(0)\n",  # fairseq benchmarking/core.py
+        # timm pos_embed_rel.py: the dtype conversion of an interpolation's result
+        "def f(t, dtype):\n    r = F.interpolate(t, size=(4, 4))\n    r = r.view(2, 8).permute(1, 0)\n    r.to(dtype)\n    return r\n",
+        (
+            "class M(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.w = nn.Parameter(torch.ones(3))\n"
+            "    def move(self):\n"
+            "        self.w.cuda()\n"
+        ),
+    ],
+)
+def test_tensor_result_discarded_positive(body):
+    assert found(body, "TL004") == ["TL004"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "model = nn.Linear(3, 3)\nmodel.to('cuda')\n",  # modules move in place
+        "model = nn.Linear(3, 3)\nmodel.float()\n",
+        "def f(model):\n    model.cuda()\n",  # unknown receiver
+        "x = torch.randn(3)\nx = x.to('cuda')\n",
+        "x = torch.randn(3)\nx.clamp_(0, 1)\n",  # in place
+        "x = torch.randn(3)\nx.type()\n",  # returns a string; harmless
+        "x = torch.randn(3)\ny = x.float()\n",
+        "x = torch.randn(3)\nx.item()\n",  # a sync point, not a conversion
+        "x = torch.randn(3)\nprint(x.cuda())\n",
+        (
+            "class M(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.body = nn.Linear(3, 3)\n"
+            "    def move(self):\n"
+            "        self.body.cuda()\n"
+        ),
+    ],
+)
+def test_tensor_result_discarded_negative(body):
+    assert found(body, "TL004") == []
+
+
+def test_tensor_result_discarded_fix_rebinds_a_name():
+    body = "x = torch.randn(3)\nx.to('cuda')  # move\n"
+    assert fixed(body, "TL004") == body  # unsafe: not applied by default
+    assert fixed(body, "TL004", unsafe=True) == "x = torch.randn(3)\nx = x.to('cuda')  # move\n"
+
+
+def test_tensor_result_discarded_attribute_has_no_fix():
+    body = (
+        "class M(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.w = nn.Parameter(torch.ones(3))\n"
+        "    def move(self):\n"
+        "        self.w.cuda()\n"
+    )
+    assert fixed(body, "TL004", unsafe=True) == body
+
+
+# -- TL310 softmax-implicit-dim ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "p = F.softmax(x)\n",
+        "p = F.log_softmax(x)\n",
+        "p = F.softmin(x)\n",
+        "p = F.softmax(x, dim=None)\n",
+        "p = torch.nn.functional.softmax(input=x)\n",
+        "act = nn.Softmax()\n",
+        "head = nn.Sequential(nn.Linear(4, 2), nn.Softmax())\n",  # PyTorch-GAN acgan.py
+        "act = nn.LogSoftmax(dim=None)\n",
+        "from torch.nn.functional import softmax\np = softmax(x)\n",
+        "p = F.softmax(x, _stacklevel=5)\n",
+    ],
+)
+def test_softmax_implicit_dim_positive(body):
+    assert found(body, "TL310") == ["TL310"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "p = F.softmax(x, 1)\n",
+        "p = F.softmax(x, dim=-1)\n",
+        "p = F.log_softmax(x, -1, dtype=torch.float32)\n",
+        "p = torch.softmax(x, 1)\n",
+        "p = x.softmax(-1)\n",
+        "act = nn.Softmax(dim=1)\n",
+        "act = nn.Softmax(1)\n",
+        "p = F.softmax(*args)\n",  # the dim may be in *args
+        "p = F.softmax(x, **kw)\n",
+        "def softmax(x):\n    return x\np = softmax(x)\n",  # not torch's
+        "import numpy as np\nfrom scipy.special import softmax\np = softmax(x)\n",
+    ],
+)
+def test_softmax_implicit_dim_negative(body):
+    assert found(body, "TL310") == []

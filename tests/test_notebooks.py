@@ -408,3 +408,24 @@ def test_every_text_format_names_the_cell(fmt, expected, monkeypatch, tmp_path):
 def test_rewritten_source_lists_are_split_as_jupyter_writes_them(old, new):
     nb = Notebook.parse(notebook("z = 1\n", old))
     assert nb.with_sources({2: new}).decode() == notebook("z = 1\n", new)
+
+
+def test_mangled_notebooks_never_raise():
+    """Random byte edits of a real-ish notebook: a finding or a clean result, never an
+    exception (the reader parses JSON itself to keep the bytes)."""
+    import random
+
+    base = (FIXTURES / "train_eval.ipynb").read_bytes()
+    rnd = random.Random(8)
+    alphabet = b'{}[]",:\\ \n%!?#()\x00\xff'
+    settings = settings_for()
+    for _ in range(150):
+        data = bytearray(base)
+        for _ in range(rnd.randint(1, 4)):
+            at = rnd.randrange(len(data))
+            if rnd.random() < 0.5:
+                del data[at : at + rnd.randint(1, 5)]
+            else:
+                data[at:at] = bytes(rnd.choice(alphabet) for _ in range(rnd.randint(1, 3)))
+        for finding in lint_notebook(bytes(data), "nb.ipynb", settings):
+            assert finding.code != "TL000" or finding.message.startswith(("not a Jupyter notebook", "SyntaxError"))

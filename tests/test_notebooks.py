@@ -174,6 +174,11 @@ def test_a_cell_that_does_not_compile_is_one_finding_and_the_rest_is_checked():
     assert [(d.code, d.cell) for d in found] == [("TL000", 2), ("TL203", 3)]
 
 
+def test_top_level_await_cells_are_left_out_quietly():
+    cells = ["import asyncio\nawait asyncio.sleep(0)\n", "import torch\nx = torch.randn(2, 3)\n" + LOG_SOFTMAX]
+    assert codes_at(lint_cells(cells, "nb.ipynb", settings_for())) == [("TL203", 2, 3, 5)]
+
+
 @pytest.mark.parametrize("text, words", [
     ("{not json", "invalid JSON"),
     ("[1, 2]", "not a Jupyter notebook"),

@@ -48,6 +48,7 @@ from .report import Report
 from .stats import StatStore
 
 _compiling = torch.compiler.is_compiling
+_no_torch_function = torch._C.DisableTorchFunction  # a C context manager: cheaper than any Python one
 
 
 def first_float_tensor(obj: Any, depth: int = 0) -> torch.Tensor | None:
@@ -316,6 +317,13 @@ class Monitor:
         if _compiling():
             return  # dynamo is tracing: add nothing to the graph
         t = self._local
+        if t.sampling:  # the monitor's own tensor calls must not go through its TorchFunctionMode
+            with _no_torch_function():
+                self._pre(t, module, args)
+        else:
+            self._pre(t, module, args)
+
+    def _pre(self, t: _ThreadState, module: nn.Module, args: tuple) -> None:
         stack = t.stack
         info = self._info.get(id(module))
         try:
@@ -390,13 +398,14 @@ class Monitor:
 
         Read before the forward runs, so an in-place forward cannot hide where a NaN came from.
         """
-        tensors = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point() and a.numel()]
-        if not tensors:
-            nested = first_float_tensor(args)
-            tensors = [] if nested is None else [nested]
-        with self._lock, torch.no_grad(), torch._C.DisableTorchFunction():
-            for x in tensors:
-                self._guard(self._store(x).observe_input, 2 * info.order, x.detach())  # even: an input
+        with _no_torch_function():
+            tensors = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point() and a.numel()]
+            if not tensors:
+                nested = first_float_tensor(args)
+                tensors = [] if nested is None else [nested]
+            with self._lock:
+                for x in tensors:
+                    self._guard(self._store(x).observe_input, 2 * info.order, x)  # even: an input
 
     def _post_hook(self, module: nn.Module, args: tuple, output: Any) -> None:
         if _compiling():
@@ -404,6 +413,13 @@ class Monitor:
         t = self._local
         if not t.stack:
             return
+        if t.sampling:  # the monitor's own tensor calls must not go through its TorchFunctionMode
+            with _no_torch_function():
+                self._post(t, module, args, output)
+        else:
+            self._post(t, module, args, output)
+
+    def _post(self, t: _ThreadState, module: nn.Module, args: tuple, output: Any) -> None:
         t.stack.pop()
         info = self._info.get(id(module))
         try:
@@ -468,12 +484,13 @@ class Monitor:
         if not t.sampling or len(t.stack) != 1:
             return
         try:
-            x = first_float_tensor((args, kwargs))
-            if x is None:
-                x = _first_integer_tensor((*args, *kwargs.values()))
-            if x is not None:
-                with self._lock:
-                    self._observe(t, t.stack[0].name, INPUT, None, x)
+            with _no_torch_function():
+                x = first_float_tensor((args, kwargs))
+                if x is None:
+                    x = _first_integer_tensor((*args, *kwargs.values()))
+                if x is not None:
+                    with self._lock:
+                        self._observe(t, t.stack[0].name, INPUT, None, x)
         except Exception as exc:  # noqa: BLE001 - never break the user's forward
             self._internal(exc)
 
@@ -544,7 +561,7 @@ class Monitor:
         key = (info.name, "<outputs>", 0)
         if key not in self._slot_order:
             self._slot_order[key] = len(self._slot_order)
-        with torch.no_grad(), torch._C.DisableTorchFunction():
+        with _no_torch_function():
             for x in extra:
                 x = torch.view_as_real(x.detach()) if x.is_complex() else x.detach()
                 self._guard(self._store(x).observe_input, 2 * info.order + 1, x)
@@ -637,7 +654,7 @@ class Monitor:
     ) -> tuple[StatStore, int]:
         with self._lock:
             store, slot = self._slot(t, module, function, act, x)
-            with torch.no_grad(), torch._C.DisableTorchFunction():
+            with _no_torch_function():  # x is detached: autograd records nothing, no no_grad needed
                 self._guard(store.observe, slot, x.detach())
         if act is not None and act.kind == "softmax":
             t.softmax_outputs[id(x)] = (store, slot)

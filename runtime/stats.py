@@ -120,6 +120,7 @@ class StatStore:
         self._inputs: list[int] = []  # module index of each staged input sum, in call order
         self._input_sums: list[torch.Tensor] = []
         self._first_bad_input: torch.Tensor | None = None
+        self._last_input: tuple[torch.Tensor, int, torch.Tensor] | None = None  # (input, its version, its sum)
 
     # ---- layout -------------------------------------------------------------------------
     @torch.inference_mode(False)
@@ -194,7 +195,16 @@ class StatStore:
         3.4e38 would read as non-finite, far beyond any usable activation.
         """
         self._inputs.append(index)
-        self._input_sums.append(x.sum(dtype=torch.float32))
+        if x.is_inference():  # no version counter: an in-place change could not be told apart
+            self._input_sums.append(x.sum(dtype=torch.float32))
+            return
+        last = self._last_input
+        if last is not None and last[0] is x and last[1] == x._version:
+            self._input_sums.append(last[2])  # a parent's input handed on unchanged to its first child
+            return
+        total = x.detach().sum(dtype=torch.float32)
+        self._last_input = (x, x._version, total)
+        self._input_sums.append(total)
 
     @torch.inference_mode(False)
     def _grow_inputs(self, size: int) -> None:
@@ -215,6 +225,7 @@ class StatStore:
         self._first_bad_input.scatter_reduce_(0, idx, steps, reduce="amin")
         self._inputs.clear()
         self._input_sums.clear()
+        self._last_input = None
 
     def bad_inputs(self) -> dict[int, int]:
         """{module index: first forward with a non-finite input} (a host sync: report time only)."""

@@ -77,7 +77,7 @@ def test_report_never_raises(monkeypatch):
     model = _classifier().eval()
     with Monitor(model, every=1) as mon, torch.no_grad():
         model(torch.randn(4, 8))
-    monkeypatch.setattr(type(mon), "profile", lambda self: 1 / 0)
+    monkeypatch.setattr(type(mon), "profile", lambda self, **kwargs: 1 / 0)
     with pytest.warns(RuntimeWarning):
         report = mon.report()
     assert report.findings == [] and "ZeroDivisionError" in report.summary["internal_errors"][-1]

@@ -66,3 +66,33 @@ def test_non_finite_values_do_not_poison_moments():
     assert layer["nonfinite_calls"] == 1 and layer["first_nonfinite_forward"] == 1
     assert layer["count"] == 4 and math.isclose(layer["mean"], 11 / 4)
     assert layer["max"] == 5.0
+
+
+class _Parent(nn.Module):
+    """Hands its own input to its child; with ``poison`` it first writes a NaN into it in place."""
+
+    def __init__(self, poison: bool):
+        super().__init__()
+        self.child = nn.Linear(4, 4)
+        self.poison = poison
+
+    def forward(self, x):
+        if self.poison:
+            x[0, 0] = float("nan")  # the parent's own code makes the NaN, after its input was checked
+        return self.child(x)
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
+def test_input_sum_shared_with_first_child_only_while_unchanged(mode):
+    """A parent's input passed on unchanged is summed once; an in-place change (version bump) is summed again."""
+    found = {}
+    for poison in (True, False):
+        model = nn.Sequential(_Parent(poison))
+        ctx = torch.no_grad() if mode == "no_grad" else torch.inference_mode()
+        with Monitor(model, every=1) as mon, ctx:
+            model(torch.randn(3, 4))
+        report = mon.report()
+        assert not report.summary["internal_errors"]
+        found[poison] = [(f.kind, f.module) for f in report.findings]
+    assert found[True] == [("non-finite", "0")]  # blamed on the parent's code, not on the Linear
+    assert found[False] == []

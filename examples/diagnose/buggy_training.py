@@ -22,13 +22,13 @@ Expected output (`tensorlint diagnose` prints the report after the script's own 
     ┏━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
     ┃ severity ┃ kind                         ┃ module ┃ count ┃ message                                                   ┃
     ┡━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
-    │ error    │ batchnorm-train-at-inference │ 2      │ 12    │ BatchNorm ran in training mode with gradients disabled,   │
+    │ error    │ batchnorm-train-at-inference │ 2      │    12 │ BatchNorm ran in training mode with gradients disabled,   │
     │          │                              │        │       │ so evaluation batches overwrite its running statistics;   │
     │          │                              │        │       │ call model.eval() before evaluating.                      │
-    │ warning  │ saturation                   │ 1      │ 6     │ 98% of outputs sit at the asymptotes of sigmoid (this     │
+    │ warning  │ saturation                   │ 1      │     6 │ 98% of outputs sit at the asymptotes of sigmoid (this     │
     │          │                              │        │       │ layer), so its gradients vanish; normalise or rescale the │
     │          │                              │        │       │ pre-activations (e.g. BatchNorm/LayerNorm, smaller init). │
-    │ warning  │ dropout-active-at-inference  │ 4      │ 12    │ dropout (p=0.3) in training mode ran while gradients were │
+    │ warning  │ dropout-active-at-inference  │ 4      │    12 │ dropout (p=0.3) in training mode ran while gradients were │
     │          │                              │        │       │ disabled, so inference outputs are randomly masked; call  │
     │          │                              │        │       │ model.eval() before evaluating or pass                    │
     │          │                              │        │       │ training=self.training.                                   │

@@ -17,7 +17,7 @@ that has findings; the Trainer's own metric lines are left out):
     ┏━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
     ┃ severity ┃ kind       ┃ module                         ┃ count ┃ message                                             ┃
     ┡━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
-    │ warning  │ saturation │ transformer.h.0.attn (+1 more) │ 8     │ 2 modules, first `transformer.h.0.attn`: 95% of     │
+    │ warning  │ saturation │ transformer.h.0.attn (+1 more) │     8 │ 2 modules, first `transformer.h.0.attn`: 95% of     │
     │          │            │                                │       │ softmax rows put almost all mass on one entry of    │
     │          │            │                                │       │ softmax (F.scaled_dot_product_attention in this     │
     │          │            │                                │       │ module), so its gradients vanish; normalise or      │

@@ -16,7 +16,7 @@ Expected output:
     ┏━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
     ┃ severity ┃ kind                        ┃ module ┃ count ┃ message                                                    ┃
     ┡━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
-    │ warning  │ dropout-active-at-inference │ 2      │ 2     │ dropout (p=0.1) in training mode ran while gradients were  │
+    │ warning  │ dropout-active-at-inference │ 2      │     2 │ dropout (p=0.1) in training mode ran while gradients were  │
     │          │                             │        │       │ disabled, so inference outputs are randomly masked; call   │
     │          │                             │        │       │ model.eval() before evaluating or pass                     │
     │          │                             │        │       │ training=self.training.                                    │

@@ -16,7 +16,7 @@ Expected output of the second run:
     ┏━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
     ┃ severity ┃ kind  ┃ module           ┃ count ┃ message                                                                ┃
     ┡━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
-    │ warning  │ drift │ (root) (+3 more) │ 100   │ 4 modules, first `(root)`: The model's input drifted from the          │
+    │ warning  │ drift │ (root) (+3 more) │   100 │ 4 modules, first `(root)`: The model's input drifted from the          │
     │          │       │                  │       │ reference (major: PSI 0.85, mean shift +0.99 reference stds); check    │
     │          │       │                  │       │ the input pipeline or whether the data changed. Same cause in `0`,     │
     │          │       │                  │       │ `1`, `2`.                                                              │

@@ -105,12 +105,17 @@ def add_noqa(results, ignored_for) -> int:
             continue
         ignored = ignored_for(result.path)
         rows: dict[int, set[str]] = defaultdict(set)
+        in_cells = 0
         for d in result.diagnostics:
             if d.code in _NEVER or d.code in ignored or d.noqa_row is None:
                 continue
             if getattr(d, "cell", None) is not None:
-                continue  # a notebook cell: its JSON is not edited here
+                in_cells += 1  # a notebook cell: its JSON is not edited here
+                continue
             rows[d.noqa_row].add(d.code)
+        if in_cells:
+            print(f"tensorlint: warning: {result.path}: --add-noqa does not edit notebooks; "
+                  f"{in_cells} finding{'s' * (in_cells != 1)} stay{'s' * (in_cells == 1)}", file=sys.stderr)
         if not rows:
             continue
         path = Path(result.path)

@@ -297,3 +297,19 @@ def test_printable_escapes_terminal_controls_only():
     assert printable("x\x9by") == "x\\x9by"
     assert printable("\u202eevil") == "\\u202eevil"
     assert printable("ünïcode 漢字") == "ünïcode 漢字"
+
+
+def test_rdjson_columns_are_utf8_bytes(project, capsys):
+    """reviewdog counts columns in UTF-8 bytes: `é` before the call moves it by 2, not 1."""
+    (project / "pkg" / "other.py").write_text("import torch\n\ny = ('é', torch.tensor(torch.zeros(2)))\n")
+    code, out, _ = run(capsys, "--output-format", "rdjson")
+    (d,) = [d for d in json.loads(out)["diagnostics"] if d["location"]["path"] == "pkg/other.py"]
+    assert d["location"]["range"]["start"] == {"line": 3, "column": 12}  # character column 11
+    code, out, _ = run(capsys, "--output-format", "json")
+    (j,) = [j for j in json.loads(out) if j["filename"].endswith("other.py")]
+    assert j["location"] == {"row": 3, "column": 11}
+
+
+def test_sarif_says_its_columns_are_code_points(project, capsys):
+    code, out, _ = run(capsys, "--output-format", "sarif")
+    assert json.loads(out)["runs"][0]["columnKind"] == "unicodeCodePoints"

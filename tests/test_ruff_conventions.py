@@ -290,3 +290,14 @@ def test_add_noqa_goes_before_an_explanation(project, capsys):
     assert (project / "bug.py").read_text().endswith("y = torch.tensor(x)  # noqa: E501, TL001 - long\n")
     code, out, _ = run(capsys, "--select", "TL001,TL900")
     assert code == 0, out
+
+
+def test_add_noqa_leaves_notebooks_alone_and_says_so(project, capsys):
+    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+              "source": ["import torch\n", "x = torch.zeros(2)\n", "y = torch.tensor(x)"]}]
+    notebook = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+    (project / "nb.ipynb").write_text(notebook)
+    code, _, err = run(capsys, "--add-noqa", "--select", "TL001", "nb.ipynb")
+    assert code == 0
+    assert "nb.ipynb: --add-noqa does not edit notebooks; 1 finding stays" in err
+    assert (project / "nb.ipynb").read_text() == notebook

@@ -71,6 +71,8 @@ def render(diagnostics, root: Path | None = None, **_) -> str:
                         "rules": rules,
                     }
                 },
+                # columns count characters (code points), not SARIF's default UTF-16 units
+                "columnKind": "unicodeCodePoints",
                 "results": results,
             }
         ],

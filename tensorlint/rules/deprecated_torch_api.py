@@ -98,7 +98,10 @@ class DeprecatedTorchApi(Rule):
     `torch.cpu.amp.autocast`, `torch.cuda.amp.GradScaler`/`torch.cpu.amp.GradScaler` and
     `torch.cuda.amp.custom_fwd`/`custom_bwd`, all deprecated in torch 2.4 in favour of
     the device-generic `torch.amp` API. Deprecated names are reported only when the
-    configured `target-torch-version` already has the replacement.
+    configured `target-torch-version` already has the replacement. A name brought in
+    with `from torch import solve` / `from torch.cuda.amp import autocast` is reported
+    at its call sites; when the file never calls it (it is used as a value, passed on,
+    or re-exported), the import itself is reported.
 
     Compatibility code is not flagged: a call in an `except` handler that catches the
     errors a missing or changed API raises (`AttributeError`, `ImportError`,
@@ -183,13 +186,50 @@ class DeprecatedTorchApi(Rule):
             return f"`{qualname}` is a non-public alias that may change without notice; use `{entry.use}`"
         return f"`{qualname}` is deprecated; use `{entry.use}`"
 
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self._imports: list[tuple[cst.ImportAlias, str, Deprecation]] = []
+        self._used: set[str] = set()  # qualified names found at a call or decorator
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        """`from torch import solve`: remembered, and reported in `leave_Module` when no
+        call or decorator of the file reported the name (it is used as a value, passed on,
+        or re-exported)."""
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        module = self.ctx.code_for(node.module)
+        if not module.startswith(("torch", "functorch")):
+            return
+        if self.ctx.guards.compat_fallback(node) is not None:
+            return
+        for alias in node.names:
+            if not isinstance(alias.name, cst.Name):
+                continue
+            qualname = f"{module}.{alias.name.value}"
+            entry = DEPRECATED.get(qualname)
+            if entry is None:
+                continue
+            if not entry.removed:
+                version = target_version(self.ctx)
+                if version is not None and version < entry.since:
+                    continue
+            self._imports.append((alias, qualname, entry))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for alias, qualname, entry in self._imports:
+            if qualname not in self._used:
+                self.report(alias, self._message(qualname, entry) + " (imported here)")
+        self._imports = []
+
     def visit_Call(self, node: cst.Call) -> None:
         found = self._lookup(node.func)
         if found is None:
             return
         if self.ctx.guards.compat_fallback(node) is not None:
+            self._used.add(found[0])
             return  # the old-torch branch of `try: new() except AttributeError: old()`
         qualname, entry = found
+        self._used.add(qualname)
         fix = None
         if entry.fix is not None and not any(arg.star for arg in node.args):
             torch = torch_module_name(self.ctx, node.func)
@@ -208,8 +248,10 @@ class DeprecatedTorchApi(Rule):
         if found is None:
             return
         if self.ctx.guards.compat_fallback(deco) is not None:
+            self._used.add(found[0])
             return
         qualname, entry = found
+        self._used.add(qualname)
         fix = None
         if entry.fix == "custom":
             torch = torch_module_name(self.ctx, deco)

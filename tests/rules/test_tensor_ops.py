@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lintutil import codes, fix
+from lintutil import codes, fix, lint
 
 HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
 
@@ -130,3 +130,112 @@ def test_softmax_implicit_dim_positive(body):
 )
 def test_softmax_implicit_dim_negative(body):
     assert found(body, "TL310") == []
+
+
+# -- TL405 create-then-convert -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "m = torch.ones(n).bool()\n",
+        "b = torch.zeros(n, d).cuda()\n",
+        "b = torch.zeros(n).to('cuda')\n",
+        "b = torch.randn(n).to(device)\n",
+        "b = torch.tensor([1, 2]).float()\n",
+        "b = torch.arange(10).to(x.device)\n",
+        "b = torch.zeros_like(x).long()\n",
+        "from torch import zeros\nb = zeros(3).half()\n",
+    ],
+)
+def test_create_then_convert_positive(body):
+    assert found(body, "TL405") == ["TL405"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "m = torch.ones(n, dtype=torch.bool)\n",
+        "b = torch.zeros(n, device='cuda')\n",
+        "b = x.float()\n",
+        "b = torch.from_numpy(a).cuda()\n",  # no device= in from_numpy
+        "b = torch.cat([x, y]).cuda()\n",  # not a factory
+        "b = torch.zeros(n).cuda(0)\n",  # a device index: left alone
+        "b = torch.zeros(n).sum()\n",
+        "b = np.zeros(n).astype(bool)\n",
+    ],
+)
+def test_create_then_convert_negative(body):
+    assert found(body, "TL405") == []
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ("m = torch.ones(n).bool()\n", "m = torch.ones(n, dtype=torch.bool)\n"),
+        ("b = torch.zeros(n, d).cuda()\n", 'b = torch.zeros(n, d, device="cuda")\n'),
+        ("b = torch.zeros(n).to('cuda:1')\n", "b = torch.zeros(n, device='cuda:1')\n"),
+        ("b = torch.eye(3).to(torch.float16)\n", "b = torch.eye(3, dtype=torch.float16)\n"),
+        ("b = torch.zeros_like(x).to(x.device)\n", "b = torch.zeros_like(x, device=x.device)\n"),
+        ("b = torch.tensor([1, 2]).to(device=dev)\n", "b = torch.tensor([1, 2], device=dev)\n"),
+        ("b = (torch.zeros(\n    n,\n    d,\n).cuda())\n", 'b = (torch.zeros(\n    n,\n    d,\n    device="cuda",\n))\n'),
+    ],
+)
+def test_create_then_convert_safe_fix(before, after):
+    assert fixed(before, "TL405") == after
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "b = torch.randn(n).cuda()\n",  # the CUDA generator draws other numbers
+        "b = torch.tensor([0.1]).double()\n",  # the literal was rounded to float32 first
+        "b = torch.arange(0, 1, 0.1).double()\n",
+        "b = torch.zeros(n).to(device)\n",  # a name: device, dtype or tensor
+        "b = torch.zeros(n, dtype=torch.int).float()\n",  # the factory already sets it
+        "b = torch.zeros(n, requires_grad=True).cuda()\n",  # would make a leaf
+        "b = torch.zeros(n).to('cuda', non_blocking=True)\n",
+        "b = torch.zeros(n, **kw).cuda()\n",
+    ],
+)
+def test_create_then_convert_no_safe_fix(body):
+    assert fixed(body, "TL405") == body
+
+
+def test_create_then_convert_unsafe_fix_for_random_factories():
+    assert fixed("b = torch.randn(n).cuda()\n", "TL405", unsafe=True) == 'b = torch.randn(n, device="cuda")\n'
+    assert fixed("b = torch.tensor([0.1]).double()\n", "TL405", unsafe=True) == "b = torch.tensor([0.1], dtype=torch.float64)\n"
+
+
+# -- TL305 import sites (issue #12) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "from torch import solve\nsolver = solve\n",
+        "from torch.cuda.amp import autocast\nctx = autocast if amp else nullcontext\n",
+        "from torch.cuda.amp import GradScaler\n__all__ = ['GradScaler']\n",
+    ],
+)
+def test_deprecated_import_reported_when_never_called(body):
+    diagnostics = lint(HEADER + body, select=("TL305",))
+    assert [d.code for d in diagnostics] == ["TL305"]
+    assert diagnostics[0].location.row == 4  # the import line
+    assert "imported here" in diagnostics[0].message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "from torch import solve\nx = solve(b, a)\n",  # reported at the call only
+        "from torch.cuda.amp import autocast\nwith autocast():\n    pass\n",
+        "from torch.amp import autocast\nctx = autocast\n",
+        "from torch import linalg\n",
+        "from .torch import solve\n",
+    ],
+)
+def test_deprecated_import_not_reported_twice(body):
+    diagnostics = lint(HEADER + body, select=("TL305",))
+    assert all("imported here" not in d.message for d in diagnostics)
+    assert len(diagnostics) <= 1

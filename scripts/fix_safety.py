@@ -6,9 +6,11 @@ PATH is copied to a temporary folder (only `*.py` files), then
 
 1. `tensorlint check --select ALL --output-format json --no-cache --isolated` lists the
    findings and their fixes (the sites a fix may touch);
-2. `tensorlint check --fix --unsafe-fixes --select ALL --no-cache --isolated` applies them;
+2. `tensorlint check --fix --unsafe-fixes --select ALL --no-cache --isolated FILES` applies
+   them (FILES: those with an applicable fix; the whole tree stays in place for
+   cross-file context);
 3. every file the fix run changed must still compile under the running Python;
-4. a second `--fix --unsafe-fixes` run must change nothing;
+4. a second `--fix --unsafe-fixes` run on the changed files must change nothing;
 5. the AST diff of each changed file (node by node, `ast.dump` without positions) must lie
    at the reported fix sites: every node that differs, and every statement inserted or
    removed, must touch the lines of one of the file's fix edits.
@@ -32,6 +34,8 @@ import time
 import warnings
 from collections import Counter
 from pathlib import Path
+
+DEFAULT_EXCLUDES = frozenset(__import__("tensorlint.discovery").discovery.DEFAULT_EXCLUDES)
 
 Site = tuple[int, int]  # first and last row (1-based) in the original text
 
@@ -142,11 +146,12 @@ def edit_sites(diagnostics: list[dict]) -> list[Site]:
 # The run
 
 
-def _tensorlint(args: list[str], cwd: Path, jobs: int | None) -> subprocess.CompletedProcess:
+def _tensorlint(args: list[str], cwd: Path, jobs: int | None, paths: list[Path] | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, NO_COLOR="1")
     env.pop("TENSORLINT_OUTPUT_FORMAT", None)
     extra = ["--jobs", str(jobs)] if jobs else []
-    cmd = [sys.executable, "-m", "tensorlint", "check", ".", "--select", "ALL", "--no-cache", "--isolated", *extra, *args]
+    targets = [str(p.relative_to(cwd)) for p in paths] if paths is not None else ["."]
+    cmd = [sys.executable, "-m", "tensorlint", "check", *targets, "--select", "ALL", "--no-cache", "--isolated", *extra, *args]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
 
 
@@ -156,8 +161,8 @@ def _copy_tree(sources: list[Path], dest: Path) -> list[Path]:
         root = dest / source.name
         candidates = [source] if source.is_file() else sorted(source.rglob("*.py"))
         for path in candidates:
-            if not path.is_file() or path.is_symlink():
-                continue
+            if not path.is_file() or path.is_symlink() or DEFAULT_EXCLUDES.intersection(path.relative_to(source.parent).parts):
+                continue  # folders tensorlint skips by default (build, dist, ...) are not counted
             target = root if source.is_file() else root / path.relative_to(source)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
@@ -182,6 +187,7 @@ def check(sources: list[Path], jobs: int | None = None, keep: Path | None = None
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="fix_safety_")) if keep is None else keep
     tmp.mkdir(parents=True, exist_ok=True)
+    tmp = tmp.resolve()
     try:
         files = _copy_tree(sources, tmp)
         before = {p: _read(p) for p in files}
@@ -194,7 +200,13 @@ def check(sources: list[Path], jobs: int | None = None, keep: Path | None = None
             by_file.setdefault(Path(d["filename"]).resolve(), []).append(d)
         fixable = Counter(d["code"] for d in findings if d.get("fix") and d["fix"]["applicability"] in ("safe", "unsafe"))
 
-        first = _tensorlint(["--fix", "--unsafe-fixes"], tmp, jobs)
+        # Only files with an applicable fix can change: the fix runs are given just those
+        # (the rest of the tree is still there for cross-file context).
+        to_fix = sorted({Path(d["filename"]).resolve() for d in findings
+                         if d.get("fix") and d["fix"]["applicability"] in ("safe", "unsafe")})
+        first = _tensorlint(["--fix", "--unsafe-fixes"], tmp, jobs, to_fix) if to_fix else None
+        if first is None:
+            first = subprocess.CompletedProcess([], 0, "", "")
         if first.returncode not in (0, 1):
             raise SystemExit(f"tensorlint --fix failed ({first.returncode}):\n{first.stderr[-3000:]}")
         after = {p: _read(p) for p in files}
@@ -226,7 +238,9 @@ def check(sources: list[Path], jobs: int | None = None, keep: Path | None = None
             failures += [f"{rel}: {p}" for p in outside[:5]]
 
         snapshot = {p: _read(p) for p in files}
-        second = _tensorlint(["--fix", "--unsafe-fixes"], tmp, jobs)
+        # A file the first run left unchanged is checked again as it was: only the changed
+        # ones can be changed by a second run.
+        second = _tensorlint(["--fix", "--unsafe-fixes"], tmp, jobs, changed) if changed else first
         if second.returncode not in (0, 1):
             failures.append(f"second --fix run failed ({second.returncode}): {second.stderr[-2000:]}")
         for p in files:
@@ -241,6 +255,7 @@ def check(sources: list[Path], jobs: int | None = None, keep: Path | None = None
             "changed_files": len(changed),
             "failures": failures,
             "seconds": round(elapsed, 1),
+            "not_checked": [f"{Path(d['filename']).relative_to(tmp)}: {d['message']}" for d in findings if d["code"] == "TL000"],
             "fix_summary": next((line for line in reversed(first.stdout.splitlines()) if line.startswith("Fixed")), ""),
             "fixable_in_changed_files": dict(fixed_rules.most_common()),
         }
@@ -249,6 +264,9 @@ def check(sources: list[Path], jobs: int | None = None, keep: Path | None = None
         print("fixes per rule (findings with a safe or unsafe fix):", file=out)
         for code, count in sorted(fixable.items()):
             print(f"  {code}: {count}", file=out)
+        print(f"TL000 findings (files not compiled or not checked): {len(result['not_checked'])}", file=out)
+        for line in result["not_checked"][:20]:
+            print(f"  {line}", file=out)
         print(f"failures: {len(failures)}", file=out)
         for failure in failures:
             print(f"  {failure}", file=out)

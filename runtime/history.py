@@ -228,29 +228,40 @@ class FrozenHistory:
         dsat, dnonzero = diff(M[..., 3]), diff(M[..., 4])
         dN, dC = diff(N), diff(C)
 
-        groups: dict[str, list[int]] = {}
+        groups: dict[str, int] = {}
+        for name in names:
+            groups.setdefault(name, len(groups))
+        g = torch.tensor([groups[name] for name in names])
+        G = len(groups)
+
+        def per_layer(x: torch.Tensor) -> torch.Tensor:  # (S, K, ...) -> (S, G, ...): call sites of a layer added
+            return torch.zeros((S, G, *x.shape[2:]), dtype=x.dtype).index_add_(1, g, x)
+
+        n = per_layer(dn)
+        mean = per_layer(dn * mean_i) / n.clamp(min=1)
+        m2 = per_layer(m2_i + dn * (mean_i - mean[:, g]) ** 2)
+        std = (m2 / n.clamp(min=1)).sqrt()
+        c, smp = per_layer(dC), per_layer(dN)
+        sat = per_layer(dsat) / c.clamp(min=1)
+        zero = 1.0 - per_layer(dnonzero) / smp.clamp(min=1)
+        hist = per_layer(dH).round_()
+        host = {k: v.t().tolist() for k, v in dict(n=n, mean=mean, std=std, c=c, smp=smp, sat=sat, zero=zero).items()}
+        hist_h = hist.transpose(0, 1).tolist()
+        first = {}
         for i, name in enumerate(names):
-            groups.setdefault(name, []).append(i)
+            first.setdefault(name, i)
         layers: dict[str, dict[str, Any]] = {}
-        for name, idx in groups.items():
-            ix = torch.tensor(idx)
-            n = dn[:, ix].sum(1)
-            mean = (dn[:, ix] * mean_i[:, ix]).sum(1) / n.clamp(min=1)
-            m2 = (m2_i[:, ix] + dn[:, ix] * (mean_i[:, ix] - mean[:, None]) ** 2).sum(1)
-            std = (m2 / n.clamp(min=1)).sqrt()
-            c, smp = dC[:, ix].sum(1), dN[:, ix].sum(1)
-            sat = dsat[:, ix].sum(1) / c.clamp(min=1)
-            zero = 1.0 - dnonzero[:, ix].sum(1) / smp.clamp(min=1)
-            has = (n > 0).tolist()
-            module, function = modules[idx[0]]
+        for name, j in groups.items():
+            module, function = modules[first[name]]
+            has = [v > 0 for v in host["n"][j]]
             layers[name] = {
                 "module": module,
                 "function": function or None,
-                "hist": [[round(v, 3) for v in row] for row in dH[:, ix].sum(1).tolist()],
-                "mean": [_finite(v) if ok else None for v, ok in zip(mean.tolist(), has)],
-                "std": [_finite(v) if ok else None for v, ok in zip(std.tolist(), has)],
-                "saturation": [v if ok else None for v, ok in zip(sat.tolist(), (c > 0).tolist())],
-                "zero": [v if ok else None for v, ok in zip(zero.tolist(), (smp > 0).tolist())],
+                "hist": hist_h[j],
+                "mean": [_finite(v) if ok else None for v, ok in zip(host["mean"][j], has)],
+                "std": [_finite(v) if ok else None for v, ok in zip(host["std"][j], has)],
+                "saturation": [v if ok > 0 else None for v, ok in zip(host["sat"][j], host["c"][j])],
+                "zero": [v if ok > 0 else None for v, ok in zip(host["zero"][j], host["smp"][j])],
             }
         return layers
 

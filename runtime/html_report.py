@@ -195,7 +195,7 @@ def _batchnorm(layers: dict[str, dict]) -> list[dict[str, Any]]:
 
 def render(report: Any, title: str | None = None) -> str:
     data = build_data(report, title)
-    payload = json.dumps(data, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+    payload = json.dumps(data, allow_nan=False, separators=(",", ":"), default=str).replace("</", "<\\/")
     return _PAGE.replace("__TITLE__", html.escape(data["title"])).replace("__DATA__", payload)
 
 
@@ -265,9 +265,10 @@ var VIR=[[68,1,84],[71,44,122],[59,81,139],[44,113,142],[33,144,141],[39,173,129
 function color(t){t=Math.max(0,Math.min(1,t));var x=t*(VIR.length-1),i=Math.min(VIR.length-2,Math.floor(x)),f=x-i,a=VIR[i],b=VIR[i+1];return [a[0]+(b[0]-a[0])*f,a[1]+(b[1]-a[1])*f,a[2]+(b[2]-a[2])*f];}
 
 function summary(){
-  var s=D.summary,parts=[D.findings.length+" finding(s)",s.forwards+" forwards ("+s.sampled_forwards+" sampled)"];
+  var s=D.summary,parts=[D.findings.length+" finding(s)",(s.forwards||0)+" forwards ("+(s.sampled_forwards||0)+" sampled)"];
   if(s.optimizer_steps){parts.push(s.optimizer_steps+" optimizer steps");}
-  if(D.world_size>1){parts.push(D.world_size+" ranks");}
+  if(D.world_size>1){parts.push(D.world_size+" ranks (plots over time: rank 0)");}
+  if(s.models&&s.models.length>1){parts.push(s.models.length+" models (layer plots: the one with the most forwards)");}
   parts.push(D.layers.length+" layers");
   document.getElementById("tl-summary").textContent=parts.join(" \u00b7 ");
   if(D.internal_errors.length){var p=el("p",{"class":"note"},"The monitor skipped some statistics: "+D.internal_errors.join("; "));document.getElementById("tl-findings-body").appendChild(p);}

@@ -61,8 +61,10 @@ class MonitorSession:
         self.written: list[str] = []
 
     def start(self, model: Any) -> None:
-        if self.monitor is not None or model is None:
+        """A fresh monitor per training run; one left attached by a run that raised is detached first."""
+        if model is None:
             return
+        self.close()
         self.monitor = Monitor(model, reference=self.reference, allow=self.allow, **self.options)
         self.monitor.attach()
 

@@ -126,3 +126,18 @@ def test_lightning_callback_planted_fault_and_clean_twin(tmp_path):
 
     clean = _lightning_run(tmp_path / "clean", planted=False).reports[-1][1]
     assert "dropout-active-at-inference" not in {f.kind for f in clean.findings}
+
+
+def test_a_new_training_run_replaces_a_monitor_left_by_a_failed_one():
+    from tensorlint.runtime.integrations._common import MonitorSession
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    session = MonitorSession(print_report=False)
+    session.start(model)
+    first = session.monitor
+    model(torch.randn(2, 4))  # the crashed run's forward; its on_train_end never came
+    assert first.forwards == 1
+    session.start(model)  # the next train() with the same callback
+    assert first.hook_count() == 0 and session.monitor is not first
+    report = session.finish(None, write=False)
+    assert report.summary["forwards"] == 0 and not report.findings  # nothing carried over

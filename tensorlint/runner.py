@@ -191,7 +191,8 @@ def run_jobs(jobs: list[Job], workers: int, progress: bool, file_timeout: float 
 # 1 MB generated test file takes ~20 s of CPU to check; pathological ones are small).
 _BYTES_PER_LIMIT = 100_000
 # A worker blocked without using CPU (reading a FIFO that a file imports, say) is
-# stopped after this many times the CPU limit of wall time, plus the slack.
+# stopped after this many times the CPU limit of wall time without CPU progress, plus
+# the slack. A worker that keeps using CPU, however slowly (a busy machine), is not.
 _WALL_FACTOR, _WALL_SLACK = 4, 10.0
 
 
@@ -237,11 +238,13 @@ class _Worker:
         self.job: Job | None = None
         self.started = self.wall_start = 0.0
         self.cpu_start: float | None = None
+        self.cpu_seen = 0.0  # CPU used when progress was last seen (at wall_start)
 
     def send(self, job: Job) -> None:
         self.job = job
         self.started = self.wall_start = time.monotonic()
         self.cpu_start = _cpu_seconds(self.process.pid)
+        self.cpu_seen = 0.0
         self.conn.send(job)
 
     def cpu_used(self) -> float | None:
@@ -335,10 +338,14 @@ class _Pool:
     def _over_time(self, worker: _Worker) -> FileResult | None:
         budget = self._budget(worker.job)
         used = worker.cpu_used()
-        if used is not None and used < budget and time.monotonic() - worker.wall_start < budget * _WALL_FACTOR + _WALL_SLACK:
-            # waiting for a CPU on a busy machine is not the file's fault
-            worker.started = time.monotonic() - used
-            return None
+        now = time.monotonic()
+        if used is not None and used < budget:
+            if used > worker.cpu_seen:  # it ran since the last look: not blocked
+                worker.cpu_seen, worker.wall_start = used, now
+            if now - worker.wall_start < budget * _WALL_FACTOR + _WALL_SLACK:
+                # waiting for a CPU on a busy machine is not the file's fault
+                worker.started = now - used
+                return None
         job = worker.job
         self._replace(worker)
         return _unchecked(

@@ -640,3 +640,51 @@ def test_fix_safety_ast_diff_is_limited_to_the_sites():
     assert changes_outside(old, inserted, [(4, 4)]) == []  # inserted right at the site
     assert changes_outside(old, inserted, [(6, 6)]) == ["Expr inserted at old rows 3-4 (no fix site there)"]
     assert changes_outside(old, old, []) == []
+
+
+# Per-file limit on a busy machine: a worker that keeps getting CPU, however little, is
+# waiting for a processor, not blocked; only one without CPU progress for 4x the limit
+# + 10 s of wall time is stopped. (Under a load of 20 on 2 cores, files that needed 1 s
+# of CPU were reported as "file too complex" after 30 s of wall time.)
+def test_file_timeout_wall_fallback_only_stops_workers_without_cpu_progress(monkeypatch):
+    from types import SimpleNamespace
+
+    from tensorlint import runner
+
+    pool = runner._Pool.__new__(runner._Pool)
+    pool._limit = 1.0
+    replaced = []
+    monkeypatch.setattr(pool, "_replace", replaced.append, raising=False)
+    job = runner.Job("slow.py", b"x = 1\n", settings_for(), "check", False)
+    now = time.monotonic()
+
+    def worker(cpu_now: float, cpu_seen: float):
+        return SimpleNamespace(job=job, started=now - 200, wall_start=now - 200, cpu_seen=cpu_seen, cpu_used=lambda: cpu_now)
+
+    busy = worker(cpu_now=0.5, cpu_seen=0.4)  # 200 s of wall, but it ran since the last look
+    assert pool._over_time(busy) is None and replaced == []
+    assert busy.cpu_seen == 0.5 and busy.wall_start >= now and busy.started == pytest.approx(busy.wall_start - 0.5)
+    blocked = worker(cpu_now=0.4, cpu_seen=0.4)  # no CPU since the last look, 200 s ago
+    result = pool._over_time(blocked)
+    assert [d.message for d in result.diagnostics] == [
+        "file too complex: checking it took more than 1 s (file-timeout); it was not checked"] and replaced == [blocked]
+    over = worker(cpu_now=1.2, cpu_seen=0.4)  # over the CPU limit: stopped whatever the wall time
+    assert pool._over_time(over).diagnostics[0].code == "TL000"
+
+
+def _block():
+    time.sleep(3600)  # no CPU: as a read from a FIFO that never gets a writer
+
+
+def test_2_a_blocked_worker_is_stopped_by_the_wall_clock_fallback(tmp_path, monkeypatch):
+    _hostile_rule(monkeypatch, _block)
+    _buggy_folder(tmp_path, 2)
+    (tmp_path / "bad.py").write_text(BUGGY + "# bad\n")
+    start = time.monotonic()
+    results = check_files(sorted(tmp_path.glob("*.py")), settings_for(("TL000", "TL001", "TL998")), Cache(None, "k"),
+                          workers=2, file_timeout=0.5)
+    assert time.monotonic() - start < 100  # 4 x 0.5 s + 10 s without CPU progress, on a busy machine more
+    by_name = {Path(r.path).name: r for r in results}
+    (bad,) = by_name.pop("bad.py").diagnostics
+    assert bad.code == "TL000" and bad.message.startswith("file too complex")
+    assert all([d.code for d in r.diagnostics] == ["TL001"] for r in by_name.values())

@@ -20,6 +20,12 @@ _FACTORIES = frozenset(
 _EXACT = frozenset(f"torch.{name}" for name in ("zeros", "ones", "empty", "eye", "zeros_like", "ones_like", "empty_like"))
 # Moving these is exact too (the values do not depend on the device); random ones are not.
 _EXACT_DEVICE = _EXACT | {"torch.tensor", "torch.full", "torch.full_like"}
+# Factories whose result already has the dtype a method casts to (with the default
+# float32 default dtype), when no `dtype=` is given: the cast returns the tensor itself.
+_ALREADY = {
+    "float": frozenset(f"torch.{n}" for n in ("zeros", "ones", "empty", "rand", "randn", "eye", "linspace", "logspace")),
+    "long": frozenset({"torch.randint", "torch.randperm"}),
+}
 _DTYPE_METHODS = {
     "float": "float32", "double": "float64", "half": "float16", "bfloat16": "bfloat16", "long": "int64",
     "int": "int32", "short": "int16", "char": "int8", "byte": "uint8", "bool": "bool",
@@ -37,7 +43,9 @@ class CreateThenConvert(Rule):
     Flags a torch factory call (`torch.zeros`, `ones`, `empty`, `full`, `eye`, `arange`,
     `linspace`, `rand`, `randn`, `randint`, `tensor`, the `*_like` variants) whose result
     is immediately moved or cast: `.to(...)`, `.cuda()`, `.float()`, `.long()`,
-    `.bool()`, `.half()`, ... (ruff#12349).
+    `.bool()`, `.half()`, ... (ruff#12349). A cast to the dtype the factory already
+    returns (`torch.randint(...).long()`, `torch.zeros(n).float()`) is a no-op, not a
+    copy, and is not flagged.
 
     ## Why is this bad?
     The tensor is first built on the CPU (or in the default dtype), then copied: two
@@ -93,6 +101,10 @@ class CreateThenConvert(Rule):
             keyword_only = all(a.keyword is not None for a in node.args)
             if not keyword_only:
                 return  # `.cuda(0)`: reported by nothing, a device index
+        if method in _ALREADY and qualname in _ALREADY[method] and not any(
+            a.keyword is not None and a.keyword.value == "dtype" for a in factory.args
+        ):
+            return  # `torch.randint(...).long()`: a no-op cast, not a copy
         short = qualname.split(".", 1)[1]
         conversion = self.ctx.code_for(node)[len(self.ctx.code_for(factory)):]
         fix = self._fix(node, factory, qualname, method)

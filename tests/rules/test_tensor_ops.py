@@ -145,6 +145,8 @@ def test_softmax_implicit_dim_negative(body):
         "b = torch.tensor([1, 2]).float()\n",
         "b = torch.arange(10).to(x.device)\n",
         "b = torch.zeros_like(x).long()\n",
+        "b = torch.randint(0, 9, (3,), dtype=torch.int32).long()\n",
+        "b = torch.arange(0, 8, 2).float()\n",  # word_language_model/model.py
         "from torch import zeros\nb = zeros(3).half()\n",
     ],
 )
@@ -163,6 +165,9 @@ def test_create_then_convert_positive(body):
         "b = torch.zeros(n).cuda(0)\n",  # a device index: left alone
         "b = torch.zeros(n).sum()\n",
         "b = np.zeros(n).astype(bool)\n",
+        # no-op casts to the dtype the factory returns anyway (denoising-diffusion)
+        "t = torch.randint(0, 1000, (b,), device=device).long()\n",
+        "u = torch.zeros(shape, device=device).float().uniform_(0, 1)\n",
     ],
 )
 def test_create_then_convert_negative(body):
@@ -239,3 +244,55 @@ def test_deprecated_import_not_reported_twice(body):
     diagnostics = lint(HEADER + body, select=("TL305",))
     assert all("imported here" not in d.message for d in diagnostics)
     assert len(diagnostics) <= 1
+
+
+# -- TL116 numpy-in-forward --------------------------------------------------------------------
+
+_FWD = """
+import numpy as np
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(3))
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x: torch.Tensor):
+        {line}
+        return x
+"""
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "w = self.scale.cpu().numpy()",
+        "w = x.numpy()",
+        "w = np.exp(self.scale)",
+        "w = np.asarray(x * 2)",
+    ],
+)
+def test_numpy_in_forward_positive(line):
+    assert found(_FWD.format(line=line), "TL116") == ["TL116"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "w = self.scale.detach().cpu().numpy()",
+        "w = x.data.numpy()",
+        "w = np.prod(x.shape)",
+        "w = np.sqrt(x.size(0))",
+        "w = torch.exp(self.scale)",
+        "w = np.exp(x.item())",
+        "with torch.no_grad():\n            w = x.cpu().numpy()",
+        "w = arr.numpy()",  # unknown receiver
+    ],
+)
+def test_numpy_in_forward_negative(line):
+    assert found(_FWD.format(line=line), "TL116") == []
+
+
+def test_numpy_outside_forward_is_fine():
+    body = _FWD.format(line="pass").replace("def forward(self, x: torch.Tensor):", "def export(self, x: torch.Tensor):")
+    body = body.replace("        pass\n", "        w = x.numpy()\n")
+    assert found(body, "TL116") == []

@@ -397,3 +397,55 @@ def test_backward_twice_positive(body):
 )
 def test_backward_twice_negative(body):
     assert found(body, "TL115") == []
+
+
+# -- TL114 step-without-backward ------------------------------------------------------------
+
+_STEP = """
+model = nn.Linear(4, 2)
+criterion = nn.MSELoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+{body}
+"""
+
+
+def _step(*lines: str) -> str:
+    return _STEP.format(body="\n".join("    " + line for line in lines))
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        _step("optimizer.zero_grad()", "loss = criterion(model(x), y)", "optimizer.step()"),
+        _step("optimizer.zero_grad()", "loss = criterion(model(x), y)", "print(loss.item())", "optimizer.step()"),
+        _step("loss = criterion(model(x), y)", "log(loss)", "optimizer.step()") + "def log(v):\n    print(v)\n",
+    ],
+)
+def test_step_without_backward_positive(src):
+    assert found(src, "TL114") == ["TL114"]
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        _step("optimizer.zero_grad()", "loss = criterion(model(x), y)", "loss.backward()", "optimizer.step()"),
+        _step("optimizer.zero_grad()", "scaler.scale(criterion(model(x), y)).backward()", "scaler.step(optimizer)"),
+        _step("optimizer.zero_grad()", "accelerator.backward(criterion(model(x), y))", "optimizer.step()"),
+        # the backward may happen in an unknown helper
+        _step("optimizer.zero_grad()", "train_batch(model, x, y)", "optimizer.step()"),
+        # ... or in a helper of the file
+        _step("optimizer.zero_grad()", "compute(x, y)", "optimizer.step()")
+        + "def compute(x, y):\n    criterion(model(x), y).backward()\n",
+        # gradients set by hand
+        _step("g = torch.autograd.grad(criterion(model(x), y), model.weight)[0]", "model.weight.grad = g", "optimizer.step()"),
+        # LBFGS
+        _step("optimizer.step(closure)"),
+        # a conditional step
+        _step("loss = criterion(model(x), y)", "if c:", "    optimizer.step()"),
+        # an optimizer the linter cannot identify
+        "def f(opt, loader):\n    for x in loader:\n        opt.step()\n",
+    ],
+)
+def test_step_without_backward_negative(src):
+    assert found(src, "TL114") == []

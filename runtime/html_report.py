@@ -271,6 +271,7 @@ function summary(){
   if(s.models&&s.models.length>1){parts.push(s.models.length+" models (layer plots: the one with the most forwards)");}
   parts.push(D.layers.length+" layers");
   document.getElementById("tl-summary").textContent=parts.join(" \u00b7 ");
+  (s.notes||[]).forEach(function(n){document.getElementById("tl-findings-body").appendChild(el("p",{"class":"note tl-note"},"note: "+n));});
   if(D.internal_errors.length){var p=el("p",{"class":"note"},"The monitor skipped some statistics: "+D.internal_errors.join("; "));document.getElementById("tl-findings-body").appendChild(p);}
 }
 

@@ -5,22 +5,24 @@
 Generates training-script-like code (a model class, a training loop, an evaluation
 loop and loss helpers; about one finding every 8 lines from a dozen rules) as
 
-- one file of 1k, 10k and 100k lines: timed in-process (`lint_source`, the engine alone)
-  and with the CLI (`tensorlint check FILE --no-cache --select ALL -j 1`);
+- one file of 1k, 10k and 100k lines: linted in-process (`lint_source`: parse, every
+  rule, fix edits; nothing cached, no start-up);
 - trees of 200, 2,000 and 20,000 small files (one ~50-line script each, 100 per
-  package folder): timed with the CLI (`tensorlint check . --no-cache --select ALL`,
-  all cores), which adds discovery, workers and the project index.
+  package folder): `tensorlint check . --no-cache --select ALL` (all cores), which adds
+  start-up, discovery, workers and the project index.
 
-Times are CPU seconds (this process for the engine; the CLI process and its workers for
-the CLI), measured side by side in one run, so a busy machine changes all rows alike;
-wall seconds are shown too. "x per 10x" is the time ratio between consecutive sizes:
-linear growth gives ~10x. `--file-timeout 0` keeps the per-file limit out of the timing.
+Every size runs in its own process, all at once, and is timed in CPU seconds (the
+process; for the CLI, the CLI and its workers): CPU time does not depend on how busy
+the machine is, and the sizes share the same conditions. Wall seconds are shown too.
+"x per 10x" is the time ratio between consecutive sizes: linear growth gives ~10x.
+`--file-timeout 0` keeps the per-file limit out of the timing.
 The fix side (1k to 100k lines of fix-heavy code) is `benchmarks/fix_scaling.py`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -124,64 +126,81 @@ def ratio(value: float, previous: float | None) -> str:
     return "" if previous is None else f"{value / previous:.1f}x"
 
 
-def single_files(sizes: list[int], tmp: Path) -> None:
+def measure_file(lines: int, tmp: Path) -> dict:
+    """One generated file, linted in-process (`lint_source`, no cache, no start-up)."""
     from tensorlint.engine import LintSettings, lint_source
     from tensorlint.selection import resolve_all
 
     settings = LintSettings(enabled=resolve_all(("ALL",)))
-    print("\nOne file (CPU s; in-process = lint_source alone, CLI = `tensorlint check FILE -j 1`):\n")
-    print("| lines | findings | in-process s | x per 10x | CLI s | x per 10x | CLI wall s | in-process s per 1k lines |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    prev_engine = prev_cli = None
-    for lines in sizes:
-        source = generate(lines)
-        path = tmp / f"train_{lines}.py"
-        path.write_text(source)
-        start = time.process_time()
-        found = lint_source(source, str(path), settings)
-        engine = time.process_time() - start
-        cli, wall, _ = run_cli([path.name, "-j", "1"], tmp)
-        n_lines = source.count("\n")
-        print(f"| {n_lines:,} | {len(found):,} | {engine:.2f} | {ratio(engine, prev_engine)} | {cli:.2f} "
-              f"| {ratio(cli, prev_cli)} | {wall:.1f} | {engine / n_lines * 1000:.3f} |", flush=True)
-        prev_engine, prev_cli = engine, cli
+    lint_source(generate(5, offset=10**6), "warm_up.py", settings)  # first-call set-up is not the file's
+    source = generate(lines)
+    wall0, start = time.perf_counter(), time.process_time()
+    found = lint_source(source, str(tmp / f"train_{lines}.py"), settings)
+    return {"lines": source.count("\n"), "findings": len(found), "cpu": time.process_time() - start,
+            "wall": time.perf_counter() - wall0}
 
 
-def trees(counts: list[int], tmp: Path) -> None:
-    print("\nA tree of small files (CPU s of the CLI and its workers; `tensorlint check . --no-cache`):\n")
-    print("| files | lines | findings | CLI s | x per 10x | wall s | ms per file |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    prev = None
-    for count in counts:
-        root = tmp / f"tree_{count}"
-        lines = 0
-        for n in range(count):
-            folder = root / f"pkg{n // 100:04d}"
-            if n % 100 == 0:
-                folder.mkdir(parents=True)
-                (folder / "__init__.py").write_text("")
-            text = generate(1, offset=n)
-            lines += text.count("\n")
-            (folder / f"script_{n:05d}.py").write_text(text)
-        cpu, wall, found = run_cli(["."], root)
-        print(f"| {count:,} | {lines:,} | {found:,} | {cpu:.1f} | {ratio(cpu, prev)} | {wall:.1f} "
-              f"| {cpu / count * 1000:.1f} |", flush=True)
-        prev = cpu
-        shutil.rmtree(root, ignore_errors=True)
+def measure_tree(count: int, tmp: Path) -> dict:
+    """`count` small files (100 per package folder), linted by the CLI with --no-cache."""
+    root = tmp / f"tree_{count}"
+    lines = 0
+    for n in range(count):
+        folder = root / f"pkg{n // 100:04d}"
+        if n % 100 == 0:
+            folder.mkdir(parents=True)
+            (folder / "__init__.py").write_text("")
+        text = generate(5, offset=n)  # the header and one chunk
+        lines += text.count("\n")
+        (folder / f"script_{n:05d}.py").write_text(text)
+    cpu, wall, found = run_cli(["."], root)
+    shutil.rmtree(root, ignore_errors=True)
+    return {"files": count, "lines": lines, "findings": found, "cpu": cpu, "wall": wall}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, nargs="*", default=[1000, 10000, 100000])
     parser.add_argument("--files", type=int, nargs="*", default=[200, 2000, 20000])
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: "lines:N" or "files:N", prints JSON
     args = parser.parse_args(argv)
-    print(f"cores: {os.cpu_count()}; 1-minute load average at start: {os.getloadavg()[0]:.1f}")
-    with tempfile.TemporaryDirectory(prefix="tl_scaling_") as name:
-        tmp = Path(name)
-        if args.lines:
-            single_files(args.lines, tmp)
-        if args.files:
-            trees(args.files, tmp)
+    if args.one:
+        kind, _, n = args.one.partition(":")
+        with tempfile.TemporaryDirectory(prefix="tl_scaling_") as name:
+            measure = measure_file if kind == "lines" else measure_tree
+            print(json.dumps(measure(int(n), Path(name))))
+        return 0
+    # Every size in its own process, all at once: CPU seconds do not depend on how the
+    # machine is shared, and the sizes see the same conditions.
+    print(f"cores: {os.cpu_count()}; 1-minute load average at start: {os.getloadavg()[0]:.1f}", flush=True)
+    specs = [f"lines:{n}" for n in args.lines] + [f"files:{n}" for n in args.files]
+    procs = {spec: subprocess.Popen([sys.executable, __file__, "--one", spec], stdout=subprocess.PIPE, text=True)
+             for spec in specs}
+    results = {}
+    for spec, proc in procs.items():
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"{spec} failed ({proc.returncode})")
+        results[spec] = json.loads(out)
+    if args.lines:
+        print("\nOne file, linted in-process (`lint_source`: parse, all rules, fix edits; CPU s):\n")
+        print("| lines | findings | CPU s | x per 10x size | CPU s per 1k lines | wall s |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        prev = None
+        for n in args.lines:
+            r = results[f"lines:{n}"]
+            print(f"| {r['lines']:,} | {r['findings']:,} | {r['cpu']:.2f} | {ratio(r['cpu'], prev)} "
+                  f"| {r['cpu'] / r['lines'] * 1000:.3f} | {r['wall']:.1f} |")
+            prev = r["cpu"]
+    if args.files:
+        print("\nA tree of small files, `tensorlint check . --no-cache --select ALL` (CPU s of the CLI and its workers):\n")
+        print("| files | lines | findings | CPU s | x per 10x files | ms per file | wall s |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        prev = None
+        for n in args.files:
+            r = results[f"files:{n}"]
+            print(f"| {r['files']:,} | {r['lines']:,} | {r['findings']:,} | {r['cpu']:.1f} | {ratio(r['cpu'], prev)} "
+                  f"| {r['cpu'] / r['files'] * 1000:.1f} | {r['wall']:.0f} |")
+            prev = r["cpu"]
     return 0
 
 

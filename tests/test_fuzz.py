@@ -189,7 +189,7 @@ def _run(kind: str, source: str) -> None:
         check_program(source)
         return
     STATS[f"{kind} run"] += 1
-    if STATS[f"{kind} run"] % 250 == 0:  # progress of a long run
+    if STATS[f"{kind} run"] % 100 == 0:  # progress of a long run
         with open(LOG, "a") as log:
             log.write(json.dumps({"progress": kind, "count": STATS[f"{kind} run"], "at": time.strftime("%H:%M:%S")}) + "\n")
     try:

@@ -9,6 +9,10 @@ from .findings import Finding
 from .options import Options
 from .profile import INPUT
 
+# The function name under which the output of a ``torch.compile(model)`` call is profiled: the
+# layers inside compiled code call no hooks, so only the model's input and output are seen.
+COMPILED = "<compiled>"
+
 
 def _where(layer: dict) -> str:
     return f"{layer['function']} in this module" if layer["function"] else "this layer"
@@ -133,7 +137,7 @@ def _producer(first: dict, step: int, inputs: NonFiniteInputs) -> tuple[str, str
     innermost one whose input was finite produced the value between its child calls. The
     second item is the model input's owner ("" with ``None``) when even the root's input was bad.
     """
-    if first["function"]:
+    if first["function"] and first["function"] != COMPILED:
         return None  # a watched functional op: the report already names the module whose code ran it
     if not inputs.input_bad(first["module"], step):
         return None
@@ -191,13 +195,20 @@ def non_finite(layers: list[dict], inputs: NonFiniteInputs | None = None) -> Fin
             "that computes it (log of zero, division, overflow in half precision)."
         )
         details["other_output"] = True
+    elif found is None and first["function"] == COMPILED:
+        message = (
+            f"The output of the compiled model (torch.compile) held NaN or Inf at forward {step}. The layers inside "
+            "compiled code are not observed, so the monitor cannot say which one produced it: run the same input "
+            "through the model without torch.compile while monitored to find the first layer."
+        )
+        details["compiled"] = True
     elif found is None:
         message = (
             f"{_where(first).capitalize()} was the first to output NaN or Inf, at forward {step}; inspect its inputs and "
             "weights there (log of zero, division, overflow in half precision, a too-high learning rate)."
         )
     else:
-        child = _label(first)
+        child = "the compiled model" if first["function"] == COMPILED else _label(first)
         details.update(input_already_non_finite=True, child=first["module"], produced_in=found[1])
         if found[1] is None:
             message = (

@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn.modules import module as module_hooks
 from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 
-from .checks_activations import NonFiniteInputs, activation_findings
+from .checks_activations import COMPILED, NonFiniteInputs, activation_findings
 from .checks_gradients import GradientChecks
 from .checks_modes import ModeChecks
 from . import distributed
@@ -227,6 +227,7 @@ class _ThreadState(threading.local):
         self.forward = 0  # index of this thread's current outermost forward
         self.mode = FunctionalMode(on_function)
         self.softmax_outputs: dict[int, tuple[StatStore, int]] = {}  # id(output) -> slot, this forward
+        self.compiled = False  # the current outermost forward is a torch.compile wrapper's call
 
 
 class Monitor:
@@ -259,6 +260,7 @@ class Monitor:
         self._lock = threading.RLock()
         self._stores: dict[int, StatStore] = {}
         self._slot_order: dict[tuple[str, str, int], int] = {}
+        self._specials: tuple[dict, list] | None = None  # (the _info it was read from, [(info, module)])
         self._handles: list = []
         self._callers: dict[str, str] = {}  # module -> the module whose forward first called it (sampled)
         self._outside: set[int] = set()  # ids of modules seen running that are not in the model
@@ -332,8 +334,9 @@ class Monitor:
                     info = self._compiled_root(module)
                     if info is None:
                         return  # a module outside any monitored forward
-                    self._begin(t, module, args, compiled=True)
+                    self._begin(t, module._orig_mod, args, compiled=True)
                     stack.append(info)
+                    self._compiled_before(t, info, args)
                     return
                 self._begin(t, module, args)
             else:
@@ -423,7 +426,10 @@ class Monitor:
         t.stack.pop()
         info = self._info.get(id(module))
         try:
-            if info is None:
+            if info is None and t.compiled and not t.stack:
+                if output is not None:
+                    self._compiled_after(t, module._orig_mod, output)
+            elif info is None:
                 if t.unregistered_depth:
                     t.unregistered_depth -= 1
                     if not t.unregistered_depth:
@@ -454,13 +460,11 @@ class Monitor:
         context = (torch.is_grad_enabled(), torch.is_inference_mode_enabled(), module.training)
         with self._lock:
             if compiled:
-                sampling = False
                 self.compiled_forwards += 1
-            else:
-                if context != self._context:
-                    self._context, self._phase = context, 0
-                sampling = self._phase % self.options.every == 0
-                self._phase += 1
+            if context != self._context:
+                self._context, self._phase = context, 0
+            sampling = self._phase % self.options.every == 0
+            self._phase += 1
             t.forward = self._started
             self._started += 1
             self._modes.forward = t.forward
@@ -469,8 +473,76 @@ class Monitor:
         t.softmax_outputs.clear()
         t.unregistered_depth = 0
         t.unregistered = None
-        if sampling:
+        t.compiled = compiled
+        if sampling and not compiled:  # a mode would make dynamo recompile (or break) the compiled code
             t.mode.push()
+
+    # ---- torch.compile: what stays observable around a compiled region ------------------------------
+    def _compiled_before(self, t: _ThreadState, info: ModuleInfo, args: tuple) -> None:
+        """A call of ``torch.compile(model)``: the layers inside run as compiled code and call no hooks.
+
+        What the wrapper's call still shows, without touching the compiled graph: the train/eval
+        flags of every Dropout/BatchNorm/RNN layer (host values), and on sampled forwards the
+        model's positional input (profile and non-finite check). Gradient checks are unaffected.
+        """
+        grad = torch.is_grad_enabled()
+        with self._lock:
+            if grad and not self.model.training:
+                self._modes.eval_ran[info.name] = True
+            for sub, module in self._special_modules():
+                training = module.training
+                if grad:
+                    if not training:
+                        self._modes.eval_ran[sub.name] = True
+                    else:
+                        self._modes.eval_ran.pop(sub.name, None)
+                effective = self._effective_grad(training)
+                if sub.is_dropout:
+                    self._modes.dropout(sub.name, module.p, training, effective)
+                elif sub.rnn_dropout:
+                    self._modes.dropout(sub.name, module.dropout, training, effective, rnn=type(module).__name__)
+                if sub.is_batchnorm:
+                    tracks = module.track_running_stats and module.running_mean is not None
+                    self._modes.batchnorm(sub.name, training, tracks, effective, None)
+        if t.sampling:
+            with _no_torch_function():
+                x = first_float_tensor(args)
+                if x is None:
+                    x = _first_integer_tensor(args)
+                if x is not None and self.options.profile_input:
+                    with self._lock:
+                        self._observe(t, info.name, INPUT, None, x)
+            self._watch_inputs(t, info, args)
+
+    def _compiled_after(self, t: _ThreadState, root: nn.Module, output: Any) -> None:
+        """The compiled call's output: statistics and non-finite checks under ``"::<compiled>"``, and its loss."""
+        info = self._info.get(id(root))
+        if info is None:
+            return
+        if t.sampling:
+            with _no_torch_function():
+                x = first_float_tensor(output)
+                with self._lock:
+                    if x is not None:
+                        self._observe(t, info.name, COMPILED, None, x)
+                    if not isinstance(output, torch.Tensor) or output.is_complex():
+                        self._watch_outputs(info, output, x)
+        if self._grads is not None and root.training and torch.is_grad_enabled():
+            loss = _loss_of(output)
+            if loss is not None:
+                with self._lock:
+                    self._grads.observe_loss(loss)
+
+    def _special_modules(self) -> list[tuple[ModuleInfo, nn.Module]]:
+        """The model's Dropout, BatchNorm and stacked-RNN-dropout layers, as of the last module-tree read."""
+        found = self._specials
+        if found is None or found[0] is not self._info:
+            modules = dict(self.model.named_modules())
+            found = self._specials = (self._info, [
+                (i, modules[i.name]) for i in self._info.values()
+                if (i.is_dropout or i.is_batchnorm or i.rnn_dropout) and i.name in modules
+            ])  # fmt: skip
+        return found[1]
 
     def _root_inputs(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
         """Profile the model's own input on sampled forwards (``"::<input>"``), positional or keyword.
@@ -738,7 +810,24 @@ class Monitor:
             "allowed": allowed,
             "internal_errors": list(self.internal_errors),
             "options": self.options.to_dict(),
+            "notes": self._notes(),
         }
+
+    def _notes(self) -> list[str]:
+        """What the monitor could not see, said in the report (torch.compile)."""
+        notes = []
+        if self.compiled_forwards:
+            notes.append(
+                f"{self.compiled_forwards} of {self.forwards} forwards ran through torch.compile: compiled code calls no "
+                "module hooks, so for those only the model's input and output, the train/eval flags of its Dropout/"
+                "BatchNorm layers and the gradient checks were seen; run a forward without torch.compile to check each layer."
+            )
+        if getattr(self.model, "_compiled_call_impl", None) is not None:
+            notes.append(
+                "model.compile() was called in place: those forwards bypass every hook and are not seen at all; "
+                "monitor torch.compile(model) (a wrapper) instead, or run some forwards without compile."
+            )
+        return notes
 
     def _report(self, local: bool = False) -> Report:
         prof = self.profile(local=True)  # each rank judges its own statistics; findings are gathered below

@@ -83,8 +83,11 @@ class Report:
         title = f"tensorlint runtime: {len(self.findings)} finding(s), {s['forwards']} forwards ({s['sampled_forwards']} sampled)"
         if self.world_size > 1:
             title += f" on {self.world_size} ranks"
+        notes = s.get("notes") or []  # what the monitor could not see (torch.compile)
         if not self.findings:
             console.print(f"{title}: nothing to report.")
+            for note in notes:
+                console.print(f"note: {note}")
             return
         table = Table(title=title, show_lines=False)
         # kind names are looked up and copied (allow=, --select): never split inside one;
@@ -98,6 +101,8 @@ class Report:
             where = (f.module or "(root)") + (f" (+{len(f.modules) - 1} more)" if len(f.modules) > 1 else "")
             table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f.kind, where, str(f.count), f.message)
         console.print(table)
+        for note in notes:
+            console.print(f"note: {note}")
 
     def __len__(self) -> int:
         return len(self.findings)

@@ -449,3 +449,46 @@ def test_step_without_backward_positive(src):
 )
 def test_step_without_backward_negative(src):
     assert found(src, "TL114") == []
+
+
+# -- TL406 unseeded-training (opt-in) -------------------------------------------------------
+
+_UNSEEDED = """
+{seed}
+model = nn.Linear(4, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    optimizer.zero_grad()
+    F.mse_loss(model(x), y).backward()
+    optimizer.step()
+"""
+
+
+def test_unseeded_training_positive():
+    assert found(_UNSEEDED.format(seed=""), "TL406") == ["TL406"]
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [
+        "torch.manual_seed(0)",
+        "import random\nrandom.seed(0)",
+        "import numpy as np\nnp.random.seed(0)",
+        "from lightning import seed_everything\nseed_everything(1)",
+        "from utils import init_seeds\ninit_seeds(2)",
+        "torch.use_deterministic_algorithms(True)",
+    ],
+)
+def test_unseeded_training_negative(seed):
+    assert found(_UNSEEDED.format(seed=seed), "TL406") == []
+
+
+def test_unseeded_training_needs_a_training_loop():
+    assert found("for x in loader:\n    print(model(x))\n", "TL406") == []
+
+
+def test_unseeded_training_is_off_by_default():
+    assert codes(HEADER + _UNSEEDED.format(seed=""), select=("ALL",)).count("TL406") == 1
+    from tensorlint.rules import rule_by_code
+
+    assert rule_by_code("TL406").default_enabled is False

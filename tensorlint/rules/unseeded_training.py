@@ -1,0 +1,83 @@
+"""TL406: a training loop in a file that never seeds its random number generators (opt-in)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tensorlint.rules.base import Rule
+from tensorlint.semantics.training import scan
+
+
+class UnseededTraining(Rule):
+    """## What it does
+    Flags the first training loop (a `for`/`while` loop that calls `backward()` and a
+    `.step()`) of a file in which nothing seeds the random number generators: no call
+    whose name contains `seed` (`torch.manual_seed`, `random.seed`, `np.random.seed`,
+    `torch.cuda.manual_seed_all`, Lightning's `seed_everything`, transformers'
+    `set_seed`, a project's own `init_seeds`/`fix_random_seeds` helper), and no
+    `torch.use_deterministic_algorithms(...)`. A file whose seeding happens in another
+    module (an entry point that seeds before importing the trainer) is still flagged:
+    that is why the rule is off by default (dslinter W5507/W5511).
+
+    ## Why is this bad?
+    Weight initialisation, dropout, data shuffling and augmentation all draw random
+    numbers. Without a seed, two runs of the same code give different results, so a
+    change cannot be told apart from noise, and a failure cannot be reproduced.
+
+    ## Example
+    ```python
+    model = Net()
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    ```
+
+    ## Use instead
+    ```python
+    torch.manual_seed(0)
+    model = Net()
+    for x, y in loader:
+        ...
+    ```
+
+    ## Fix safety
+    There is no fix: where to seed, and with what, is the author's decision.
+    """
+
+    code = "TL406"
+    name = "unseeded-training"
+    summary = "Training loop in a file that never seeds the random number generators"
+    default_enabled = False
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self._loop: cst.CSTNode | None = None
+        self._seeded = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if "seed" in name.lower() or name == "use_deterministic_algorithms":
+            self._seeded = True
+
+    def leave_For(self, node: cst.For) -> None:
+        self._note(node)
+
+    def leave_While(self, node: cst.While) -> None:
+        self._note(node)
+
+    def _note(self, loop) -> None:
+        if self._loop is not None:
+            return
+        kinds = {e.kind for e in scan(self.ctx, loop).events}
+        if {"backward", "step"} <= kinds:
+            self._loop = loop
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if self._loop is not None and not self._seeded:
+            self.report(
+                self._loop,
+                "this file trains a model but never seeds its random number generators, so runs are not "
+                "reproducible; call `torch.manual_seed(...)` (and `random.seed`/`np.random.seed`) first",
+            )

@@ -78,9 +78,12 @@ class TensorResultDiscarded(Rule):
             return
         twin = _METHODS[method]
         text = self.ctx.code_for(receiver)
-        hint = f"`{text} = {self.ctx.code_for(call)}`"
-        if twin:
-            hint += f" or the in-place `{text}.{twin}(...)`"
+        if isinstance(receiver, (cst.Name, cst.Attribute)):
+            hint = f"`{text} = {self.ctx.code_for(call)}`"
+            if twin:
+                hint += f" or the in-place `{text}.{twin}(...)`"
+        else:
+            hint = "its result (assign it, or return it)"
         fix = None
         if isinstance(receiver, cst.Name):
             new = cst.Assign(targets=[cst.AssignTarget(target=cst.Name(receiver.value))], value=call)

@@ -72,6 +72,11 @@ def test_tensor_result_discarded_negative(body):
     assert found(body, "TL004") == []
 
 
+def test_tensor_result_discarded_message_for_an_expression():
+    (finding,) = lint(HEADER + "torch.cat([a, b], 1).squeeze(0)\n", select=("TL004",))
+    assert "use its result" in finding.message and "= torch.cat" not in finding.message
+
+
 def test_tensor_result_discarded_fix_rebinds_a_name():
     body = "x = torch.randn(3)\nx.to('cuda')  # move\n"
     assert fixed(body, "TL004") == body  # unsafe: not applied by default

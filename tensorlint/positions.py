@@ -40,58 +40,84 @@ def node_positions(module: cst.Module, source: str, nodes) -> tuple[dict, bool]:
 
 
 def _statement_positions(module: cst.Module, source: str, targets: set) -> dict | None:
-    needed = _holding_statements(module, targets)
-    if needed is None:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    starts_at = _first_lines(module, source, needed)
-    if starts_at is None:
-        return None
+    jobs: list = []
+    left = set(targets)
+    if not _plan(module.body, tree.body, left, [], module.default_indent, jobs) or left:
+        return None  # a target outside every statement (the module, a header comment)
     starts = line_starts(source)
+    last = module.body[-1] if module.body else None
     out = _Computed()
-    for index in needed:
-        statement = module.body[index]
-        first = starts_at[index]
+    for statement, first, indents in jobs:
         state = PositionProvidingCodegenState(
             default_indent=module.default_indent, default_newline=module.default_newline, provider=out
         )
         state.line = first
+        state.indent_tokens = list(indents)
         statement._codegen(state)
         text = "".join(state.tokens)
-        offset = starts[first - 1] if first - 1 < len(starts) else len(source)
+        offset = starts[first - 1] if 0 < first <= len(starts) else len(source)
         printed = source[offset : offset + len(text)]
         if printed != text and not (
             # the last statement of a file without a final newline prints one
-            index == len(module.body) - 1 and not module.has_trailing_newline and not module.footer
+            statement is last and not module.has_trailing_newline and not module.footer
             and printed + module.default_newline == text and offset + len(printed) == len(source)
         ):
             return None
     return out._computed
 
 
-def _holding_statements(module: cst.Module, targets: set) -> list[int] | None:
-    """Indexes of the top-level statements that hold the targets; None if some target
-    is not inside any statement (the module itself, a header comment)."""
-    left = set(targets)
-    needed = []
-    for index, statement in enumerate(module.body):
+def _plan(body, ast_body, left: set, indents: list[str], default_indent: str, jobs: list) -> bool:
+    """Appends (statement, first line, indentation) for the innermost statements of
+    `body` that hold the targets in `left` (removing them); descends into class and
+    function bodies, so that a finding in one method prints that method, not its
+    class. False when libcst's and CPython's statements do not line up."""
+    at = 0
+    for statement in body:
         if not left:
-            break
-        if _take_found(statement, left):
-            needed.append(index)
-    return None if left else needed
+            return True
+        if at >= len(ast_body):
+            return False
+        node = ast_body[at]
+        at += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        found = _take_found(statement, left)
+        if not found:
+            continue
+        if (
+            isinstance(statement, (cst.ClassDef, cst.FunctionDef))
+            and isinstance(statement.body, cst.IndentedBlock)
+            and isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and statement not in found
+        ):
+            inner_jobs: list = []
+            inner = set(found)
+            block = statement.body
+            deeper = indents + [block.indent if block.indent is not None else default_indent]
+            if _plan(block.body, node.body, inner, deeper, default_indent, inner_jobs) and not inner:
+                jobs += inner_jobs
+                continue
+        line = node.lineno
+        leading = len(statement.leading_lines)
+        decorators = getattr(statement, "decorators", ())
+        if decorators and getattr(node, "decorator_list", None):
+            line = node.decorator_list[0].lineno
+            leading += len(decorators[0].leading_lines)
+        jobs.append((statement, line - leading, indents))
+    return True
 
 
-def _take_found(root: cst.CSTNode, left: set) -> bool:
-    """Removes from `left` the targets under `root`; whether there were any."""
-    hit = False
+def _take_found(root: cst.CSTNode, left: set) -> set:
+    """The targets under `root`, removed from `left`."""
+    found = set()
     stack = [root]
-    while stack:
+    while stack and left:
         node = stack.pop()
         if node in left:
             left.discard(node)
-            hit = True
-            if not left:
-                return True
+            found.add(node)
         fields = child_fields(type(node))
         if fields is None:
             stack.extend(node.children)
@@ -102,32 +128,4 @@ def _take_found(root: cst.CSTNode, left: set) -> bool:
                 stack.extend(child for child in value if not isinstance(child, _NOT_NODES))
             elif not isinstance(value, _NOT_NODES):
                 stack.append(value)
-    return hit
-
-
-def _first_lines(module: cst.Module, source: str, needed: list[int]) -> dict[int, int] | None:
-    """The line where each needed statement's printed text begins (its leading blank and
-    comment lines included), from the line CPython gives its first token."""
-    try:
-        body = ast.parse(source).body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    wanted = set(needed)
-    out: dict[int, int] = {}
-    at = 0  # next ast statement
-    for index, statement in enumerate(module.body):
-        if at >= len(body):
-            return None
-        if index in wanted:
-            first = body[at]
-            line = first.lineno
-            leading = len(statement.leading_lines)
-            decorators = getattr(statement, "decorators", ())
-            if decorators:
-                line = first.decorator_list[0].lineno
-                leading += len(decorators[0].leading_lines)
-            out[index] = line - leading
-        at += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        if index >= needed[-1]:
-            return out
-    return None
+    return found

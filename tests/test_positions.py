@@ -85,3 +85,38 @@ def test_only_statements_holding_reported_nodes_are_printed():
     positions = _statement_positions(module, source, {call})
     assert positions[call].start.line == 202
     assert module.body[0] not in positions and len(positions) < 40
+
+
+def _check_each_node_alone(source: str, every: int = 7) -> int:
+    """Every `every`-th node on its own: the innermost method or statement is printed."""
+    module = cst.parse_module(source)
+    full = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    nodes = _visited_nodes(module)[1::every]
+    for node in nodes:
+        mine = _statement_positions(module, source, {node})
+        assert mine is not None and mine[node] == full[node], type(node).__name__
+    return len(nodes)
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_each_node_alone_on_tricky_layouts(name):
+    assert _check_each_node_alone(TRICKY[name], every=1) > 0
+
+
+def test_each_node_alone_in_a_real_file():
+    assert _check_each_node_alone((REPO / "tensorlint" / "semantics" / "facts.py").read_text(encoding="utf-8"), 61) > 50
+
+
+def test_a_finding_in_one_method_prints_that_statement_only():
+    methods = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(100))
+    source = f"import torch\n\n\nclass A:\n    # c\n{methods}    @property\n    def last(self):\n        return torch.tensor(self.x)\n"
+    module = cst.parse_module(source)
+    method = module.body[1].body.body[-1]
+    call = method.body.body[0].body[0].value
+    positions = _statement_positions(module, source, {call})
+    full = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    assert positions[call] == full[call] and positions[method.body.body[0]] == full[method.body.body[0]]
+    assert method not in positions and module.body[1] not in positions and module.body[1].body.body[0] not in positions
+    # a finding on the decorated method itself prints the method, decorator included
+    positions = _statement_positions(module, source, {method})
+    assert positions[method] == full[method] and positions[method.decorators[0]] == full[method.decorators[0]]

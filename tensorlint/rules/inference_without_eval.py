@@ -10,7 +10,8 @@ import libcst as cst
 
 from tensorlint.rules.base import Option, Rule
 from tensorlint.semantics.grad_mode import MAY_EVAL_KINDS, Frame, Point
-from tensorlint.semantics.intent import recalibrates_batch_norm
+from tensorlint.semantics.intent import recalibrates_batch_norm, samples_by_name, samples_repeatedly
+from tensorlint.semantics.mode_free import name_is_mode_free
 
 _MAX_CALLER_DEPTH = 3
 
@@ -92,7 +93,18 @@ class InferenceWithoutEval(Rule):
     third-party classes and builders are listed as data in
     `tensorlint/data/third_party_models.json`.
 
-    Not flagged: `self(...)` inside a module's own method (the caller owns the mode);
+    Not flagged: a model whose class provably has no mode-dependent layer: only
+    `Linear`, `Conv*`, `Embedding`, `LayerNorm`/`RMSNorm`, activations and containers
+    of those, through its submodules in this file and the project, or whose every
+    dropout is built with `p=0` (a literal at the construction site, a module-level
+    constant, or a key of a module-level dict literal that is never changed:
+    `GPTModel({"drop_rate": 0.0, ...})`), as `eval()` would change nothing
+    (`semantics/mode_free.py`); Monte-Carlo dropout after an explicit `.train()` with no
+    training step in between: a function named for sampling (`mc_predict`), a loop
+    that feeds the model the same input on every pass (`for _ in range(100):
+    samples.append(net(x))`), or a model the code had put into eval mode and then
+    explicitly back into training mode; `self(...)` inside a module's own method (the
+    caller owns the mode);
     functions that set the mode from a parameter (`model.train(mode)`); models
     loaded with `from_pretrained` (returned in eval mode); `.eval()` reached through
     methods that return the module (`model.to(device).eval()`); models whose mode
@@ -150,6 +162,7 @@ class InferenceWithoutEval(Rule):
         self._self_calls: dict = {}  # method frame -> attributes of self it calls
         self._assigned: dict = {}  # call -> the plain names its result is assigned to
         self._steps: set = set()  # functions that call `.backward()` or `.step()`
+        self._step_points: list[Point] = []  # where they do
         self._parameters_of: dict = {}  # method frame -> `attr.parameters` it calls on self
         self._grad_calls: dict = {}  # method frame -> attributes of self it calls with autograd on
 
@@ -160,6 +173,7 @@ class InferenceWithoutEval(Rule):
         if type(func) is cst.Attribute and frame is not None:
             if func.attr.value in ("backward", "step"):
                 self._steps.add(frame)  # a training step in this function
+                self._step_points.append(grad.point())
             elif func.attr.value == "parameters" and frame.self_name:
                 receiver = self.ctx.code_for(func.value)
                 if receiver.startswith(frame.self_name + "."):
@@ -249,7 +263,31 @@ class InferenceWithoutEval(Rule):
         targets = self._assigned.get(cand.node, ())
         if targets and all(len(re.findall(rf"\b{re.escape(t)}\b", code)) == 1 for t in targets):
             return True
-        return recalibrates_batch_norm(frame.name, code)
+        if recalibrates_batch_norm(frame.name, code):
+            return True
+        return self._samples_with_dropout(cand)
+
+    def _samples_with_dropout(self, cand: _Candidate) -> bool:
+        """Monte-Carlo dropout: the model was switched to training mode by an explicit
+        `.train()` on purpose, and nothing trains it between that switch and the call.
+        Deliberate when the function is named for sampling (`mc_predict`), when the
+        call sits in a loop that feeds it the same input every pass (repeated draws:
+        `for _ in range(100): samples.append(net(x))`), or when the code had put the
+        model into eval mode before and then switched it back (`net.eval()` ...
+        `net.train()`, then inference): an author who calls both chose the mode."""
+        frame = cand.point.frame
+        events = [e for e in frame.events_for(cand.name) if e.point.index < cand.point.index]
+        if not events or events[-1].kind != "train":
+            return False
+        switch = events[-1].point.index
+        if any(p.frame is frame and switch < p.index < cand.point.index for p in self._step_points):
+            return False  # a training step in between: this is a training loop's forgotten eval()
+        if samples_by_name(frame.name):
+            return True
+        loops = tuple(loop for loop in cand.point.loops if loop not in events[-1].point.loops)
+        if samples_repeatedly(cand.node, loops):
+            return True
+        return any(e.kind == "eval" for e in events[:-1])
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if type(node.value) is cst.Call:
@@ -387,7 +425,22 @@ class InferenceWithoutEval(Rule):
                         continue
                     self._report_call(site, name, summary)
 
+    def _mode_free(self, name: str, frame: Frame | None) -> bool:
+        """The model `name` (bound in `frame`, or in an enclosing function for a closure
+        variable) is provably built without dropout, batch norm or other mode-dependent
+        layers (or with every dropout at a literal `p=0`): `eval()` would change nothing,
+        so the call cannot be shown to do harm (`semantics/mode_free.py`)."""
+        if frame is None or "." in name:
+            return False
+        if frame.scope is not None and name not in frame.scope.bindings:
+            frame = self._enclosing_binding(frame, name)
+            if frame is None:
+                return False
+        return name_is_mode_free(self.ctx, name, frame.scope)
+
     def _report_call(self, site, name: str, summary: dict) -> None:
+        if self._mode_free(name, site.point.frame):
+            return
         where = _short(summary.get("file"))
         callee = summary.get("name", "?").rsplit(".", 1)[-1]
         runner = summary.get("infer_in")
@@ -428,6 +481,8 @@ class InferenceWithoutEval(Rule):
             initial = self.ctx.grad.binding_mode(bindings, arg, caller.scope)
             mode = calls.mode_at(arg, site.point, initial)
             if mode == "train":
+                if self._mode_free(arg, caller):
+                    continue  # eval() would change nothing on this caller's model
                 return f"train:{caller.name}"
             if mode == "param":
                 verdict = self._callers_mode(caller, arg, depth + 1, seen)
@@ -439,6 +494,8 @@ class InferenceWithoutEval(Rule):
         self, cand: _Candidate, caller: str | None, name: str | None = None, via: str | None = None, trained: bool = False
     ) -> None:
         name = name or cand.name
+        if self._mode_free(name, cand.point.frame):
+            return
         subject = f"`{name}`" if via is None else f"`{name}` (through `{via}()`)"
         if trained:
             message = (

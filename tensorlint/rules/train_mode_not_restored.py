@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from tensorlint.rules.base import Rule
+from tensorlint.rules.base import Option, Rule
 from tensorlint.semantics.grad_mode import ENABLED, MAY_TRAIN_KINDS, Frame, Point, related_names
 from tensorlint.semantics.scopes import dotted_name
+from tensorlint.semantics.mode_free import name_is_mode_free
 from tensorlint.semantics.optim import is_optimizer_class
 
 
@@ -74,13 +75,29 @@ class TrainModeNotRestored(Rule):
         validate(model)
     ```
 
+    A model whose class provably has no dropout, batch norm or other mode-dependent
+    layer (or only dropouts built with a literal `p=0`; `semantics/mode_free.py`) trains
+    the same in both modes today. It is still reported, because the loop is wrong for
+    any model that gains such a layer (pytorch/tutorials#1624 was such a model, and
+    fixed), and the message says the slip has no effect yet; set
+    `ignore-mode-free-models = true` to leave these out.
+
     ## Fix safety
     There is no fix: where the loop's training part starts is the author's decision.
+
+    ## Options
+    - `ignore-mode-free-models` (bool, default `false`): do not report a model whose
+      class provably has no mode-dependent layer.
     """
 
     code = "TL104"
     name = "train-mode-not-restored"
     summary = "Training loop switches the model to eval mode and never back to train mode"
+    options = {
+        "ignore-mode-free-models": Option(
+            False, bool, "do not report models whose class provably has no dropout, batch norm or other mode-dependent layer"
+        ),
+    }
 
     def __init__(self, ctx, options, sink) -> None:
         super().__init__(ctx, options, sink)
@@ -155,8 +172,11 @@ class TrainModeNotRestored(Rule):
                         continue
                     if self.ctx.grad.exits_after(point):
                         continue
+                    free = self._mode_free(frame, model)
+                    if free and self.settings["ignore-mode-free-models"]:
+                        continue
                     reported.add(id(site))
-                    self._report(site, model, via)
+                    self._report(site, model, via, free)
 
     def _proven_step(self, step: _Step, loop: cst.CSTNode | None) -> bool:
         """An optimizer step: a provable optimizer, or one whose `zero_grad()` is called
@@ -270,17 +290,35 @@ class TrainModeNotRestored(Rule):
                     return True
         return False
 
-    def _report(self, site: cst.CSTNode, model: str, via: str | None) -> None:
+    def _mode_free(self, frame: Frame, model: str) -> bool:
+        """`model` (a plain name of this function, or of the module for a script's global)
+        is provably built without any mode-dependent layer."""
+        if "." in model:
+            return False
+        while frame is not None and frame.scope is not None and model not in frame.scope.bindings:
+            frame = frame.parent
+        return frame is not None and name_is_mode_free(self.ctx, model, frame.scope)
+
+    def _report(self, site: cst.CSTNode, model: str, via: str | None, mode_free: bool = False) -> None:
         if via is None:
             message = (
                 f"`{model}` is put into eval mode inside a training loop and nothing in the loop calls "
                 f"`{model}.train()` again, so later iterations train in eval mode; call `{model}.train()` "
                 "at the start of each iteration"
             )
+            if mode_free:
+                message += _NO_EFFECT_YET.format(model=model)
         else:
             message = (
                 f"`{via}()` leaves `{model}` in eval mode inside a training loop and nothing in the loop calls "
                 f"`{model}.train()` again, so later iterations train in eval mode; call `{model}.train()` "
                 "at the start of each iteration"
             )
+            if mode_free:
+                message += _NO_EFFECT_YET.format(model=model)
         self.report(site, message)
+
+
+_NO_EFFECT_YET = (
+    " (`{model}` has no dropout or batch norm, so this has no effect yet; it will once such a layer is added)"
+)

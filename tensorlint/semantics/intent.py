@@ -141,3 +141,90 @@ def dropout_always_on(guards, node: cst.CSTNode) -> bool:
         if name_says_always_on(definition.name.value) or says_always_on(docstring(definition), DOC_ALWAYS_ON):
             return True
     return False
+
+
+# Monte-Carlo dropout: the model is put into training mode on purpose and run several
+# times on the same input under no_grad, to sample its predictions (Gal & Ghahramani,
+# 2016). Names of functions that do it.
+SAMPLING_NAME = re.compile(r"(?:^|_)(?:mc|mcd|sample[sd]?|sampling|uncertaint\w*|bayes\w*|monte_?carlo)(?:_|$)", re.IGNORECASE)
+
+
+def _bound_names(node: cst.CSTNode) -> set[str]:
+    """Names a statement or loop binds anywhere inside it (loop targets, assignments,
+    `with ... as`, walrus, comprehension targets, augmented assignments)."""
+    found: set[str] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def _targets(self, target) -> None:
+            for inner in _walk_names(target):
+                found.add(inner)
+
+        def visit_For(self, n: cst.For) -> None:
+            self._targets(n.target)
+
+        def visit_CompFor(self, n: cst.CompFor) -> None:
+            self._targets(n.target)
+
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            self._targets(n.target)
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            self._targets(n.target)
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            self._targets(n.target)
+
+        def visit_AsName(self, n: cst.AsName) -> None:
+            self._targets(n.name)
+
+        def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
+            self._targets(n.target)
+
+    node.visit(_Collect())
+    return found
+
+
+def _walk_names(expr: cst.CSTNode) -> list[str]:
+    if isinstance(expr, cst.Name):
+        return [expr.value]
+    if isinstance(expr, (cst.Tuple, cst.List)):
+        return [n for e in expr.elements for n in _walk_names(e.value)]
+    if isinstance(expr, cst.StarredElement):
+        return _walk_names(expr.value)
+    return []
+
+
+def _read_names(node: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.add(n.value)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)  # `x.view`: `x` is read, `view` is not a name
+            return False
+
+    node.visit(_Collect())
+    return found
+
+
+def samples_repeatedly(call: cst.Call, loops) -> bool:
+    """`call` runs inside a loop that feeds it the same input on every pass: nothing
+    its arguments read is bound inside the loop (`for _ in range(100):
+    samples.append(net(x))`). With the model in training mode on purpose, that is
+    Monte-Carlo dropout: each pass draws another dropout mask. An evaluation loop
+    feeds a new batch each pass (`for x, y in loader: model(x)`), and a generation
+    loop feeds back its own output (`idx = ...; model(idx)`)."""
+    if not call.args:
+        return False
+    read: set[str] = set()
+    for arg in call.args:
+        read |= _read_names(arg.value)
+    return any(not (read & _bound_names(loop)) for loop in loops)
+
+
+def samples_by_name(function_name: str | None) -> bool:
+    """The function's name says it samples predictions (`mc_predict`, `sample_outputs`,
+    `predict_uncertainty`, `bayesian_forward`)."""
+    return bool(function_name) and bool(SAMPLING_NAME.search(function_name) or name_says_always_on(function_name))

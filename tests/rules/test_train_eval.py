@@ -7,7 +7,7 @@ import textwrap
 import libcst as cst
 import pytest
 
-from lintutil import codes, fix, lint
+from lintutil import codes, fix, lint, settings_for
 from tensorlint.semantics.context import FileContext
 
 HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
@@ -1222,3 +1222,375 @@ with torch.no_grad():
     "text".backward()
 """
     assert tl(code, "TL105") == []
+
+
+# ---------------------------------------------------------------------------------------
+# mode-free models (semantics/mode_free.py): eval() would change nothing
+# ---------------------------------------------------------------------------------------
+
+
+def row_of(code: str, text: str, nth: int = 1) -> int:
+    """1-based row of the nth line of `code` that contains `text`."""
+    rows = [i for i, line in enumerate(code.splitlines(), 1) if text in line]
+    return rows[nth - 1]
+
+
+# Reduced from rasbt/LLMs-from-scratch ch03/03_understanding-buffers: attention whose
+# dropout rate is passed as an argument, here the literal 0.0.
+ATTENTION = HEADER + """
+class CausalAttention(nn.Module):
+    def __init__(self, d_in, d_out, context_length, dropout, qkv_bias=False):
+        super().__init__()
+        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.dropout = nn.Dropout(dropout)
+        self.register_buffer("mask", torch.triu(torch.ones(context_length, context_length), diagonal=1))
+
+    def forward(self, x):
+        weights = torch.softmax(self.W_query(x).masked_fill(self.mask.bool(), -torch.inf), dim=-1)
+        return self.dropout(weights)
+
+"""
+
+
+@pytest.mark.parametrize("rate", ["0.0", "0", "dropout=0.0"])
+def test_tl103_dropout_rate_zero_passed_as_argument_is_silent(rate):
+    code = ATTENTION + f"""
+ca = CausalAttention(3, 2, 6, {rate})
+ca = ca.to("cpu")
+with torch.no_grad():
+    context = ca(torch.rand(2, 6, 3))
+"""
+    assert tl(code, "TL103") == []
+
+
+@pytest.mark.parametrize("rate", ["0.1", "rate", "dropout=0.5"])
+def test_tl103_dropout_rate_nonzero_or_unknown_still_fires(rate):
+    code = ATTENTION + f"""
+rate = float(input())
+ca = CausalAttention(3, 2, 6, {rate})
+with torch.no_grad():
+    context = ca(torch.rand(2, 6, 3))
+"""
+    assert tl(code, "TL103") == [row_of(code, "context = ca(")]
+
+
+# Reduced from rasbt/LLMs-from-scratch (GPT with `cfg["drop_rate"] = 0.0`) and its Llama
+# notebooks (no dropout at all, but blocks named `TransformerBlock`).
+GPT = HEADER + """
+class FeedForward(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(cfg["emb_dim"], 4), nn.GELU(), nn.Linear(4, cfg["emb_dim"]))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class TransformerBlock(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.ff = FeedForward(cfg)
+        self.norm = nn.LayerNorm(cfg["emb_dim"])
+        self.drop_shortcut = nn.Dropout(cfg["drop_rate"])
+
+    def forward(self, x):
+        return x + self.drop_shortcut(self.ff(self.norm(x)))
+
+
+class GPTModel(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.tok_emb = nn.Embedding(10, cfg["emb_dim"])
+        self.trf_blocks = nn.Sequential(*[TransformerBlock(cfg) for _ in range(cfg["n_layers"])])
+        layers = []
+        for _ in range(2):
+            layers.append(nn.Linear(cfg["emb_dim"], cfg["emb_dim"]))
+        self.head = nn.Sequential(*layers)
+
+    def forward(self, idx):
+        return self.head(self.trf_blocks(self.tok_emb(idx)))
+
+"""
+
+
+def test_tl103_config_dict_literal_with_zero_dropout_is_silent():
+    code = GPT + """
+CONFIG = {"emb_dim": 8, "n_layers": 2, "drop_rate": 0.0}
+model = GPTModel(CONFIG).to("cpu")
+with torch.no_grad():
+    logits = model(torch.zeros(1, 4, dtype=torch.long))
+"""
+    assert tl(code, "TL103") == []
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        'CONFIG = {"emb_dim": 8, "n_layers": 2, "drop_rate": 0.1}',  # dropout on
+        'CONFIG = {"emb_dim": 8, "n_layers": 2, "drop_rate": 0.0}\nCONFIG.update(json.load(open("c.json")))',
+        'CONFIG = {"emb_dim": 8, "n_layers": 2, "drop_rate": 0.0}\nCONFIG["drop_rate"] = 0.1',
+        'CONFIG = json.load(open("c.json"))',  # not a literal: unknown
+        'CONFIG = {"emb_dim": 8, "n_layers": 2}',  # no key: unknown
+    ],
+)
+def test_tl103_config_that_cannot_be_proven_zero_still_fires(config):
+    code = GPT + "import json\n" + config + """
+model = GPTModel(CONFIG)
+with torch.no_grad():
+    logits = model(torch.zeros(1, 4, dtype=torch.long))
+"""
+    assert len(tl(code, "TL103")) == 1
+
+
+def test_tl103_config_parameter_of_a_function_is_not_followed():
+    # inside a function, `cfg` is the function's own: its value is unknown here
+    code = GPT + """
+def main(cfg):
+    model = GPTModel(cfg)
+    with torch.no_grad():
+        return model(torch.zeros(1, 4, dtype=torch.long))
+"""
+    assert tl(code, "TL103") == [row_of(code, "return model(torch.zeros")]
+
+
+LLAMA = HEADER + """
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+class TransformerBlock(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.norm = RMSNorm(cfg["emb_dim"])
+        self.ff = nn.Sequential(nn.Linear(cfg["emb_dim"], 16), nn.SiLU(), nn.Linear(16, cfg["emb_dim"]))
+
+    def forward(self, x):
+        return x + self.ff(self.norm(x))
+
+
+class Llama2Model(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.tok_emb = nn.Embedding(cfg["vocab_size"], cfg["emb_dim"])
+        self.trf_blocks = nn.Sequential(*[TransformerBlock(cfg) for _ in range(cfg["n_layers"])])
+        self.out_head = nn.Linear(cfg["emb_dim"], cfg["vocab_size"], bias=False)
+
+    def forward(self, idx):
+        return self.out_head(self.trf_blocks(self.tok_emb(idx)))
+
+
+def generate(model, idx, steps):
+    for _ in range(steps):
+        with torch.no_grad():
+            logits = model(idx)
+        idx = torch.cat([idx, logits[:, -1:].argmax(-1)], dim=1)
+    return idx
+
+"""
+
+
+def test_tl103_model_without_any_mode_dependent_layer_is_silent():
+    code = LLAMA + """
+model = Llama2Model(CFG)
+with torch.no_grad():
+    logits = model(torch.zeros(1, 4, dtype=torch.long))
+out = generate(model, torch.zeros(1, 1, dtype=torch.long), 5)
+"""
+    assert tl(code, "TL103") == []
+
+
+def test_tl103_same_model_with_a_dropout_still_fires():
+    code = LLAMA.replace("nn.SiLU(),", "nn.SiLU(), nn.Dropout(0.1),") + """
+model = Llama2Model(CFG)
+with torch.no_grad():
+    logits = model(torch.zeros(1, 4, dtype=torch.long))
+"""
+    assert tl(code, "TL103") == [row_of(code, "logits = model(torch.zeros")]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("nn.SiLU(),", "nn.SiLU(), nn.BatchNorm1d(16),"),
+        ("nn.SiLU(),", "nn.SiLU(), nn.InstanceNorm1d(16, track_running_stats=True),"),
+        ("nn.SiLU(),", "nn.SiLU(), nn.RReLU(),"),
+        ("nn.SiLU(),", "nn.SiLU(), ThirdPartyLayer(),"),  # a class this analysis cannot see
+        ("nn.SiLU(),", "nn.SiLU(), make_layer(),"),  # a helper may build anything
+        ("return x + self.ff(self.norm(x))", "return F.dropout(x, 0.1, self.training)"),
+        ("return x + self.ff(self.norm(x))", "return x if self.training else self.ff(x)"),
+        ("self.norm = RMSNorm(cfg[\"emb_dim\"])", "self.norm = norm_layer"),  # a module handed in
+    ],
+)
+def test_tl103_mode_dependent_or_unseen_layers_keep_the_finding(change):
+    code = LLAMA.replace(*change) + """
+model = Llama2Model(CFG)
+with torch.no_grad():
+    logits = model(torch.zeros(1, 4, dtype=torch.long))
+"""
+    assert change[0] in LLAMA
+    assert tl(code, "TL103") == [row_of(code, "logits = model(torch.zeros")]
+
+
+def test_tl103_mode_free_model_in_another_project_file(tmp_path):
+    from tensorlint.cache import Cache
+    from tensorlint.runner import check_files
+    from lintutil import settings_for
+
+    (tmp_path / "pyproject.toml").write_text("[tool.tensorlint]\n")
+    (tmp_path / "models.py").write_text(LLAMA)
+    (tmp_path / "infer.py").write_text(
+        "import torch\nfrom models import Llama2Model\n\n"
+        "model = Llama2Model({'vocab_size': 10, 'emb_dim': 8, 'n_layers': 2})\n"
+        "with torch.no_grad():\n    logits = model(torch.zeros(1, 4, dtype=torch.long))\n"
+    )
+    settings = settings_for(("TL103",))
+    cache = Cache(tmp_path / ".cache", "k")
+
+    def run():
+        files = sorted(tmp_path.glob("*.py"))
+        results = check_files(files, settings, cache, workers=1, project_root=tmp_path)
+        return sorted((r.path.rsplit("/", 1)[-1], d.location.row) for r in results for d in r.diagnostics)
+
+    assert run() == []
+    # the class gains a dropout: the cached verdict for infer.py must not survive
+    (tmp_path / "models.py").write_text(LLAMA.replace("nn.SiLU(),", "nn.SiLU(), nn.Dropout(0.1),"))
+    assert run() == [("infer.py", 6)]
+
+
+# ---------------------------------------------------------------------------------------
+# Monte-Carlo dropout: an explicit train() before no_grad inference, on purpose
+# ---------------------------------------------------------------------------------------
+
+MC_NET = HEADER + """
+net = nn.Sequential(nn.Dropout(p=0.05), nn.Linear(1, 20), nn.ReLU(), nn.Linear(20, 1))
+x = torch.rand(8, 1)
+"""
+
+
+def test_tl103_train_after_eval_then_inference_is_deliberate():
+    # the brief's repro: an author who calls eval() and then train() chose the mode
+    code = MC_NET + """
+net.eval()
+with torch.no_grad():
+    a = net(x)
+net.train()
+with torch.no_grad():
+    b = net(x)
+print(a, b)
+"""
+    assert tl(code, "TL103") == []
+
+
+def test_tl103_monte_carlo_dropout_sampling_loop_nyu_dlsp20():
+    # Atcold/NYU-DLSP20 13-bayesian_nn: 100 forward passes of the same input in train mode
+    code = MC_NET + """
+net.train()
+samples = list()
+with torch.no_grad():
+    for t in range(100):
+        samples.append(net(x.view(-1, 1)).squeeze())
+"""
+    assert tl(code, "TL103") == []
+
+
+def test_tl103_sampling_named_function_is_deliberate():
+    code = MC_NET + """
+def mc_predict(model, batch):
+    model.train()
+    with torch.no_grad():
+        return model(batch)
+"""
+    assert tl(code, "TL103") == []
+
+
+def test_tl103_explicit_train_in_an_evaluation_loop_still_fires():
+    # an eval_one_epoch that starts with model.train(): each pass sees a new batch
+    code = MC_NET + """
+def evaluate(model, loader):
+    model.train()
+    outs = []
+    with torch.no_grad():
+        for batch in loader:
+            outs.append(model(batch))
+    return outs
+"""
+    assert tl(code, "TL103") == [row_of(code, "outs.append(model(batch))")]
+
+
+def test_tl103_train_eval_switch_with_training_in_between_still_fires():
+    # eval() once, then a training loop, then no_grad inference: a forgotten eval()
+    code = MC_NET + """
+opt = torch.optim.SGD(net.parameters(), lr=0.1)
+net.eval()
+print(net(x))
+net.train()
+for _ in range(10):
+    opt.zero_grad()
+    net(x).sum().backward()
+    opt.step()
+with torch.no_grad():
+    score = net(x)
+print(score)
+"""
+    assert tl(code, "TL103") == [row_of(code, "score = net(x)")]
+
+
+def test_tl103_generation_loop_after_train_still_fires():
+    # the input changes every pass (it is the output fed back): not repeated sampling
+    code = MC_NET + """
+def sample_free_text(model, idx):
+    model.train()
+    for _ in range(10):
+        with torch.no_grad():
+            nxt = model(idx)
+        idx = torch.cat([idx, nxt])
+    return idx
+"""
+    # named for sampling: deliberate by name; the same body under another name fires
+    assert tl(code, "TL103") == []
+    assert tl(code.replace("sample_free_text", "continue_text"), "TL103") == [row_of(code, "nxt = model(idx)")]
+
+
+# ---------------------------------------------------------------------------------------
+# TL104 on mode-free models: reported, with a note that it has no effect yet
+# ---------------------------------------------------------------------------------------
+
+LOOP = """
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(3):
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+    model.eval()
+    with torch.no_grad():
+        print(model(x))
+"""
+
+
+def test_tl104_mode_free_model_is_reported_with_a_note():
+    # mrdbourke/pytorch-deep-learning 02_pytorch_classification (and pytorch/tutorials#1624)
+    code = HEADER + "model = nn.Sequential(nn.Linear(1, 4), nn.ReLU(), nn.Linear(4, 1))\nx = torch.rand(2, 1)\n" + LOOP
+    [diag] = lint(code, select=("TL104",))
+    assert diag.location.row == row_of(code, "model.eval()")
+    assert "has no dropout or batch norm, so this has no effect yet" in diag.message
+    settings = settings_for(("TL104",), rule_options=(("train-mode-not-restored", (("ignore-mode-free-models", True),)),))
+    from tensorlint.engine import lint_source
+
+    assert lint_source(code, "snippet.py", settings) == []
+
+
+def test_tl104_model_with_dropout_is_reported_without_the_note():
+    code = HEADER + "model = nn.Sequential(nn.Linear(1, 4), nn.Dropout(0.2), nn.Linear(4, 1))\nx = torch.rand(2, 1)\n" + LOOP
+    [diag] = lint(code, select=("TL104",))
+    assert diag.location.row == row_of(code, "model.eval()")
+    assert "no effect yet" not in diag.message
+    settings = settings_for(("TL104",), rule_options=(("train-mode-not-restored", (("ignore-mode-free-models", True),)),))
+    from tensorlint.engine import lint_source
+
+    assert [d.location.row for d in lint_source(code, "snippet.py", settings)] == [row_of(code, "model.eval()")]

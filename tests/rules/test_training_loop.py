@@ -369,6 +369,64 @@ def test_scheduler_step_before_optimizer_negative(src):
     assert found(src, "TL112") == []
 
 
+_OLD_STYLE = """
+model = nn.Linear(4, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 30)
+
+def train(net, opt, loader):
+    for x, y in loader:
+        opt.zero_grad()
+        F.mse_loss(net(x), y).backward()
+        opt.step()
+
+def evaluate(net, loader):
+    return sum(F.mse_loss(net(x), y).item() for x, y in loader)
+
+for epoch in range(10):
+{body}
+"""
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        # pre-1.1 style: the scheduler first, then a helper that steps the optimizer it is given
+        (["scheduler.step()", "train(model, optimizer, loader)"], ["TL112"]),
+        (["scheduler.step()", "train(model, opt=optimizer, loader=loader)"], ["TL112"]),
+        (["train(model, optimizer, loader)", "scheduler.step()"], []),
+        (["scheduler.step()", "evaluate(model, loader)"], []),  # no step in that helper
+        (["scheduler.step()", "train(model, other, loader)"], []),  # another optimizer
+        (["scheduler.step()", "run(model, optimizer)"], []),  # unknown helper
+    ],
+)
+def test_scheduler_step_before_a_helper_that_steps(body, expected):
+    src = _OLD_STYLE.format(body="\n".join("    " + line for line in body))
+    assert found(src, "TL112") == expected
+
+
+def test_scheduler_step_before_a_method_that_steps():
+    body = """
+    class Trainer:
+        def __init__(self, model):
+            self.model = model
+            self.opt = torch.optim.Adam(model.parameters())
+            self.sched = torch.optim.lr_scheduler.StepLR(self.opt, 10)
+
+        def train_epoch(self, loader):
+            for x, y in loader:
+                self.opt.zero_grad()
+                F.mse_loss(self.model(x), y).backward()
+                self.opt.step()
+
+        def fit(self, loader, epochs):
+            for epoch in range(epochs):
+                self.sched.step()
+                self.train_epoch(loader)
+    """
+    assert found(body, "TL112") == ["TL112"]
+
+
 # -- TL115 backward-twice -------------------------------------------------------------------
 
 

@@ -1,8 +1,12 @@
 """Overhead of tensorlint.runtime.Monitor against an unmonitored step and fastai-style ``.item()`` hooks.
 
 One command, one run, side by side:  python benchmarks/runtime_overhead.py [--quick]
-Variants are interleaved round by round and the median step time is kept, so the
-ratios share the same machine state. CUDA rows are added when a GPU is present.
+Variants are interleaved round by round (each round: one block of steps per variant, the
+order rotated). Each variant's block is divided by the unmonitored block of the same round,
+and the median of those per-round ratios is printed with their interquartile range, so a
+noisy (shared) machine shows up as a wide range instead of a wrong figure. A block of 16
+steps is one full sampling cycle (``every=16``, ``grad_every=16``): one sampled forward and
+one sampled optimizer step per block. CUDA rows are added when a GPU is present.
 """
 
 from __future__ import annotations
@@ -127,8 +131,8 @@ def time_steps(step: Callable[[], None], n: int, device: torch.device) -> float:
     return (time.process_time() - t0) / n
 
 
-def bench(workload: str, phase: str, device: torch.device, rounds: int, steps: int, options: dict) -> dict[str, float]:
-    """Median seconds per step of each variant; one Monitor lives across rounds so its ``every`` schedule is honest."""
+def bench(workload: str, phase: str, device: torch.device, rounds: int, steps: int, options: dict) -> dict[str, list[float]]:
+    """Seconds per step of each variant, one figure per round; one Monitor lives across rounds so its ``every`` schedule is honest."""
     model, inference, training = make_steps(workload, device)
     step = inference if phase == "inference" else training
     monitor = Monitor(model, **options)
@@ -141,15 +145,21 @@ def bench(workload: str, phase: str, device: torch.device, rounds: int, steps: i
     times: dict[str, list[float]] = {v: [] for v in variants}
     for r in range(rounds + 1):
         order = list(variants.items())
-        if r % 2:
-            order.reverse()
+        order = order[r % len(order) :] + order[: r % len(order)]
         for label, wrapper in order:
             with wrapper if wrapper is not None else FastaiStyleHooks(model):
                 t = time_steps(step, steps, device)
             if r:  # round 0 is warm-up
                 times[label].append(t)
     assert monitor.sampled_forwards >= rounds * steps // monitor.options.every
-    return {label: statistics.median(ts) for label, ts in times.items()}
+    return times
+
+
+def ratio(times: dict[str, list[float]], label: str) -> str:
+    """Median of the per-round ratios to the unmonitored block of the same round, with their IQR."""
+    ratios = [t / base for t, base in zip(times[label], times["unmonitored"])]
+    q1, med, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
+    return f"{med:.2f}x ({q1:.2f}-{q3:.2f})"
 
 
 def main() -> None:
@@ -157,28 +167,31 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke test")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1: CPU time is then per step)")
     parser.add_argument("--every", type=int, default=None, help="Monitor(every=...) instead of the default")
+    parser.add_argument("--rounds", type=int, default=40, help="interleaved rounds (default 40)")
+    parser.add_argument("--steps", type=int, default=16, help="steps per block (default 16: one sampling cycle)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     options = {} if args.every is None else {"every": args.every}
-    rounds, steps = (2, 16) if args.quick else (7, 32)
+    rounds, steps = (3, 16) if args.quick else (args.rounds, args.steps)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     every = options.get("every", Monitor(nn.Identity()).options.every)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); Monitor every={every}; "
-        f"median of {rounds} interleaved rounds x {steps} steps; CPU rows: process CPU time per step"
+        f"{rounds} interleaved rounds x {steps} steps; ratio = median over rounds (interquartile range); "
+        "CPU rows: process CPU time per step"
     )
     print(
-        f"{'device':6} {'workload':8} {'phase':9} {'unmonitored ms':>15} {'tensorlint':>11} "
-        f"{'no grad checks':>15} {'fastai-style':>13}"
+        f"{'device':6} {'workload':8} {'phase':9} {'unmonitored ms':>15} {'tensorlint':>19} "
+        f"{'no grad checks':>19} {'fastai-style':>19}"
     )
     for device in devices:
         for workload in ("convnet", "gpt2"):
             for phase in ("inference", "training"):
                 t = bench(workload, phase, device, rounds, steps, options)
-                base = t["unmonitored"]
+                base = statistics.median(t["unmonitored"])
                 print(
-                    f"{device.type:6} {workload:8} {phase:9} {base * 1e3:15.2f} "
-                    f"{t['tensorlint'] / base:10.2f}x {t['no-grad-checks'] / base:14.2f}x {t['fastai-style'] / base:12.2f}x",
+                    f"{device.type:6} {workload:8} {phase:9} {base * 1e3:15.2f} {ratio(t, 'tensorlint'):>19} "
+                    f"{ratio(t, 'no-grad-checks'):>19} {ratio(t, 'fastai-style'):>19}",
                     flush=True,
                 )
 

@@ -405,3 +405,104 @@ def test_dropout_nd_rank_forward():
             return self.drop(x)
     """
     assert only(code, "TL508") == ["TL508"]
+
+
+# -- TL509 zero-weight-before-relu -----------------------------------------------------------
+
+ZERO_INIT = """
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 16)
+        self.out = nn.Linear(16, 16)
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(inplace=True), nn.Conv2d(8, 8, 3))
+        {init}
+
+    def forward(self, x):
+        h = F.relu(self.fc(x))
+        return x + self.out(h) + self.body(x).mean()
+"""
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "nn.init.zeros_(self.fc.weight)",
+        "nn.init.constant_(self.fc.weight, 0.0)",
+        "torch.nn.init.constant_(self.fc.weight, val=0)",
+        "self.fc.weight.data.zero_()",
+        "self.fc.weight.data.fill_(0)",
+        "self.body[0].weight.data.zero_()",
+    ],
+)
+def test_zero_weight_before_relu(init):
+    assert only(ZERO_INIT.format(init=init), "TL509") == ["TL509"]
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "nn.init.zeros_(self.fc.bias)",  # a bias
+        "nn.init.zeros_(self.out.weight)",  # feeds a residual sum: the usual zero-init
+        "nn.init.constant_(self.fc.weight, 1.0)",
+        "nn.init.kaiming_normal_(self.fc.weight)",
+        "self.body[2].weight.data.zero_()",  # the last layer of the Sequential
+        "self.fc.weight.data.fill_(0.5)",
+    ],
+)
+def test_zero_weight_before_relu_negatives(init):
+    assert only(ZERO_INIT.format(init=init), "TL509") == []
+
+
+def test_zero_weight_layer_reassigned_is_silent():
+    code = ZERO_INIT.format(init="nn.init.zeros_(self.fc.weight)") + textwrap.indent(
+        "\ndef swap(self):\n    self.fc = nn.Linear(16, 16)\n", "    "
+    )
+    assert only(code, "TL509") == []
+
+
+# -- TL510 layer-unused-in-forward -----------------------------------------------------------
+
+UNUSED = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(128, 10)
+        self.dropout = nn.Dropout(0.5)
+        self.criterion = nn.CrossEntropyLoss()
+
+    def forward(self, x):
+        {body}
+"""
+
+
+def test_layer_unused_in_forward():
+    found = messages(UNUSED.format(body="return self.fc(x)"), "TL510")
+    assert len(found) == 1 and "`self.dropout`" in found[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "return self.fc(self.dropout(x))",
+        "return self.fc(getattr(self, 'drop' + 'out')(x))",
+        "return [m(x) for m in self.children()]",
+        # detectron2's tests/test_engine.py: the layer is used through its parameters
+        "return x.sum() + sum(p.mean() for p in self.parameters())",
+        "return self.fc(x) if self.training else self.fc(x)\n        y = 'dropout'",
+    ],
+)
+def test_layer_used_somehow_is_silent(body):
+    assert only(UNUSED.format(body=body), "TL510") == []
+
+
+def test_layer_used_elsewhere_in_file_or_by_subclass_is_silent():
+    base = UNUSED.format(body="return self.fc(x)")
+    assert only(base + "\nmodel = Net()\nmodel.dropout.p = 0.1\n", "TL510") == []
+    assert only(base + "\nclass Child(Net):\n    pass\n", "TL510") == []
+
+
+def test_layer_unused_in_forward_is_off_by_default():
+    from tensorlint.rules.layer_unused_in_forward import LayerUnusedInForward
+
+    assert LayerUnusedInForward.default_enabled is False

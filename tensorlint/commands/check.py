@@ -176,15 +176,15 @@ def _check_stdin(args, config, settings, discovery, mode) -> list[FileResult]:
 
 
 def report(results: list[FileResult], args, config: Config, fmt: str, mode: str, from_stdin: bool) -> int:
-    from rich.console import Console
+    from tensorlint.output.terminal import Terminal
 
     stream = sys.stderr if (from_stdin and mode == "fix") else sys.stdout
     if args.output_file is not None:
         from tensorlint.cli import open_output_file
 
         stream = open_output_file(args.output_file)
-    console = Console(file=stream, highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = Terminal(stream)
+    err = Terminal(stderr=True)
     diagnostics: list[Diagnostic] = []
     texts: dict[str, str] = {}
     internal = fixed = 0
@@ -224,9 +224,10 @@ def report(results: list[FileResult], args, config: Config, fmt: str, mode: str,
     elif args.statistics:
         _print_statistics(console, diagnostics, fmt, args.unsafe_fixes)
     elif fmt == "full":
-        from tensorlint.output.full import print_full
+        if diagnostics:  # rich lays out the snippets; a clean run never imports it
+            from tensorlint.output.full import print_full
 
-        print_full(console, diagnostics, texts)
+            print_full(console.rich, diagnostics, texts)
     else:
         from importlib import import_module
 

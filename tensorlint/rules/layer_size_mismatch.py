@@ -31,7 +31,10 @@ class LayerSizeMismatch(Rule):
     `*[...]` list, a list variable bound once, an `OrderedDict`), and straight-line
     statements of `forward` (`x = self.fc1(x)` directly followed by `x = self.fc2(x)` or
     `return self.fc2(x)`, or nested calls `self.fc2(F.relu(self.fc1(x)))`), where each
-    `self.<attr>` is assigned exactly once in the class, in `__init__`.
+    `self.<attr>` is assigned exactly once in the class, in `__init__`. A nested
+    `nn.Sequential(...)`, and in `forward` an attribute holding one written with plain
+    positional layers (`x = self.features(x)` then `x = self.head(x)`), counts as its
+    layers in order.
 
     Layers that keep the size may sit between the two: activations, dropout and
     normalization layers (also `F.relu` and the like in `forward`), and for convolutions

@@ -16,7 +16,9 @@ class LinearOnConvOutput(Rule):
     that flattens it in between, in the same places the shape chain of
     `layer-size-mismatch` is read: the layers of one `nn.Sequential(...)`, and
     straight-line `x = self.conv(x)` / `x = self.fc(x)` statements of `forward` where
-    both attributes are assigned once in `__init__`. Activations, dropout and
+    both attributes are assigned once in `__init__` (an attribute holding a plain
+    `nn.Sequential(...)` counts as its layers: `x = self.features(x)` then
+    `x = self.classifier(x)`). Activations, dropout and
     normalization layers may sit between the two; a `Flatten`, a `view`/`reshape`, an
     unknown module or any other statement touching the tensor ends the chain, and then
     nothing is reported. One-dimensional convolutions and pooling are not reported:

@@ -73,15 +73,39 @@ def input_size(layer: Layer) -> cst.BaseExpression | None:
 
 
 def sequential_chain(ctx, call: cst.Call) -> list[Step] | None:
-    """The steps of `nn.Sequential(...)`, or None when `call` is not one."""
+    """The steps of `nn.Sequential(...)`, or None when `call` is not one. A nested
+    `nn.Sequential(...)` of plain positional layers is expanded in place."""
     layers = ctx.modules.sequential_layers(call)
     if layers is None:
         return None
     steps = []
     for expr in layers:
+        nested = _plain_sequential(ctx, expr, 0) if isinstance(expr, cst.Call) else None
+        if nested is not None:
+            steps.extend(Step(layer, node) for layer, node in nested)
+            continue
         layer = ctx.modules.layer(expr) if isinstance(expr, cst.Call) else None
         steps.append(Step(layer, expr if expr is not None else call))
     return steps
+
+
+def _plain_sequential(ctx, call: cst.Call, depth: int) -> list[tuple[Layer | None, cst.CSTNode]] | None:
+    """(layer, construction) for each layer of `nn.Sequential(a, b, ...)` written with
+    plain positional layers only (nested ones expanded); None for anything else. Unlike
+    `sequential_layers` no name is looked up, so it can be read from any scope."""
+    if depth > 4 or ctx.modules.torch_nn_class(call.func) != "Sequential":
+        return None
+    found: list[tuple[Layer | None, cst.CSTNode]] = []
+    for arg in call.args:
+        if arg.star or arg.keyword is not None:
+            return None
+        value = arg.value
+        inner = _plain_sequential(ctx, value, depth + 1) if isinstance(value, cst.Call) else None
+        if inner is not None:
+            found.extend(inner)
+        else:
+            found.append((ctx.modules.layer(value) if isinstance(value, cst.Call) else None, value))
+    return found
 
 
 # -- forward -----------------------------------------------------------------------------
@@ -89,8 +113,8 @@ def sequential_chain(ctx, call: cst.Call) -> list[Step] | None:
 _INIT_ATTRS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _init_layer(ctx, method, attr: str) -> Layer | None:
-    """The torch.nn layer `self.<attr>` holds when the class assigns it exactly once, in
+def _init_value(ctx, method, attr: str) -> cst.Call | None:
+    """The call `self.<attr>` is assigned from, when the class assigns it exactly once, in
     `__init__`."""
     values = self_attribute_values(ctx, method.cls).get(attr)
     if not values or len(values) != 1 or not isinstance(values[0], cst.Call):
@@ -107,7 +131,21 @@ def _init_layer(ctx, method, attr: str) -> Layer | None:
     found = in_init.get(attr)
     if not found or len(found) != 1 or found[0] is not values[0]:
         return None
-    return ctx.modules.layer(values[0])
+    return values[0]
+
+
+def _attribute_steps(ctx, method, attr: str, call: cst.Call) -> list[Step]:
+    """`self.<attr>(x)` as steps: its layer, or the layers of a plain `nn.Sequential`."""
+    value = _init_value(ctx, method, attr)
+    if value is None:
+        return [Step(None, call, attr=attr)]
+    nested = _plain_sequential(ctx, value, 0)
+    if nested is not None:
+        indexed = len(nested) == len(value.args)  # no nested Sequential: indices are the real ones
+        return [
+            Step(layer, call, attr=f"{attr}[{index}]" if indexed else attr) for index, (layer, _) in enumerate(nested)
+        ]
+    return [Step(ctx.modules.layer(value), call, attr=attr)]
 
 
 def _expression_steps(ctx, method, expr: cst.BaseExpression) -> tuple[str, list[Step]] | None:
@@ -125,7 +163,7 @@ def _expression_steps(ctx, method, expr: cst.BaseExpression) -> tuple[str, list[
         ):
             if len(args) != 1:
                 return None
-            steps.append(Step(_init_layer(ctx, method, func.attr.value), expr, attr=func.attr.value))
+            steps.extend(reversed(_attribute_steps(ctx, method, func.attr.value, expr)))
         else:
             qualified = ctx.qualified_name(func)
             if qualified not in KEEPING_FUNCTIONS:

@@ -506,3 +506,60 @@ def test_layer_unused_in_forward_is_off_by_default():
     from tensorlint.rules.layer_unused_in_forward import LayerUnusedInForward
 
     assert LayerUnusedInForward.default_enabled is False
+
+
+# -- Sequential held in self.<attr>, and nested Sequentials ------------------------------------
+
+STACKS = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+        self.head = nn.Sequential(nn.Linear({head_in}, 32), nn.ReLU(), nn.Linear(32, 10))
+        self.proj = nn.Sequential(nn.Linear(64, 48))
+
+    def forward(self, x):
+{body}
+"""
+
+
+def stacks(body: str, head_in="16") -> str:
+    return STACKS.format(head_in=head_in, body=textwrap.indent(textwrap.dedent(body), " " * 8))
+
+
+def test_forward_sequential_attributes_are_expanded():
+    # conv stack straight into a Linear head: no flatten
+    found = messages(stacks("x = self.features(x)\nreturn self.head(x)"), "TL502")
+    assert len(found) == 1 and "`self.head[0]`" in found[0] and "`self.features[2]`" in found[0]
+    # Linear sizes across two Sequential attributes
+    assert only(stacks("return self.head(self.proj(x))", head_in="16"), "TL501") == ["TL501"]
+    assert only(stacks("return self.head(self.proj(x))", head_in="48"), "TL501") == []
+
+
+def test_forward_sequential_with_flatten_between_is_silent():
+    body = "x = self.features(x)\nx = torch.flatten(x, 1)\nreturn self.head(x)"
+    assert only(stacks(body), "TL502") == []
+    assert only(stacks(body), "TL501") == []
+
+
+def test_nested_sequential_is_expanded():
+    code = "m = nn.Sequential(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), nn.Sequential(nn.Linear(16, 2)))\n"
+    assert only(code, "TL501") == ["TL501"]
+    ok = "m = nn.Sequential(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), nn.Sequential(), nn.Linear(8, 2))\n"
+    assert only(ok, "TL501") == []
+
+
+# -- every doc's Example triggers its rule and its Use instead does not ---------------------------
+
+
+@pytest.mark.parametrize("code", ["TL501", "TL502", "TL503", "TL504", "TL505", "TL506", "TL507", "TL508", "TL510"])
+def test_doc_examples(code):
+    import inspect
+    import re
+
+    from tensorlint.rules import rule_by_code
+
+    doc = inspect.cleandoc(rule_by_code(code).__doc__)
+    blocks = dict(re.findall(r"## (Example|Use instead)\n```python\n(.*?)```", doc, re.S))
+    assert only(blocks["Example"], code) == [code]
+    assert only(blocks["Use instead"], code) == []

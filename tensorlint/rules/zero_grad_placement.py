@@ -5,7 +5,14 @@ from __future__ import annotations
 import libcst as cst
 
 from tensorlint.rules.base import Rule
-from tensorlint.semantics.training import LOOPS, body_mentions, is_optimizer, local_function, receiver_text, scan
+from tensorlint.semantics.training import (
+    body_mentions,
+    constructed_class,
+    is_optimizer,
+    local_function,
+    receiver_text,
+    scan,
+)
 
 _GRAD_WORDS = ("zero_grad", ".grad", "reset_grad", "clear_grad")
 
@@ -14,8 +21,9 @@ class ZeroGradPlacement(Rule):
     """## What it does
     Flags two mistakes in a `for`/`while` loop that trains with a torch optimizer:
     - **zero_grad between backward and step**: `loss.backward()`, then
-      `optimizer.zero_grad()`, then `optimizer.step()` on the same optimizer, with no
-      backward (and no call of a helper of the file that may run one) in between;
+      `optimizer.zero_grad()` (or `model.zero_grad()` on the model whose
+      `model.parameters()` the optimizer was built with), then `optimizer.step()`, with
+      no backward (and no call of a helper of the file that may run one) in between;
     - **zero_grad missing**: the loop calls `backward()` and `optimizer.step()` on every
       iteration, and nothing in the function clears gradients: no `zero_grad()` on any
       object (`model.zero_grad()` counts), no `p.grad = None` or `p.grad.zero_()`, and no
@@ -101,10 +109,11 @@ class ZeroGradPlacement(Rule):
         calls = scan(self.ctx, loop).calls
         for step in steps:
             name = receiver_text(module, step.receiver)
+            owners = {name, self._model_of(step.receiver)} - {None}
             zeros = [
                 e for e in events
                 if e.kind == "zero" and not e.conditional and e.index < step.index
-                and receiver_text(module, e.receiver) == name
+                and receiver_text(module, e.receiver) in owners
             ]
             if not zeros:
                 continue
@@ -122,6 +131,19 @@ class ZeroGradPlacement(Rule):
             )
             return True
         return False
+
+    def _model_of(self, optimizer: cst.BaseExpression) -> str | None:
+        """`model` for an optimizer built as `SGD(model.parameters(), ...)`."""
+        found = constructed_class(self.ctx, optimizer)
+        if found is None or not found[1].args:
+            return None
+        first = found[1].args[0].value
+        if (
+            isinstance(first, cst.Call) and isinstance(first.func, cst.Attribute)
+            and first.func.attr.value == "parameters" and not first.args
+        ):
+            return receiver_text(self.ctx.module, first.func.value)
+        return None
 
     def _may_backward(self, call: cst.Call) -> bool:
         func = call.func

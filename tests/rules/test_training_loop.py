@@ -260,6 +260,8 @@ def _train(*lines: str) -> str:
     [
         # zero_grad between backward and step
         _train("loss = F.mse_loss(model(x), y)", "loss.backward()", "optimizer.zero_grad()", "optimizer.step()"),
+        # the model's zero_grad, between them
+        _train("loss = F.mse_loss(model(x), y)", "loss.backward()", "model.zero_grad()", "optimizer.step()"),
         # missing
         _train("loss = F.mse_loss(model(x), y)", "loss.backward()", "optimizer.step()"),
         _train("loss = F.mse_loss(model(x), y)", "scaler.scale(loss).backward()", "scaler.step(optimizer)", "scaler.update()"),
@@ -275,6 +277,8 @@ def test_zero_grad_placement_positive(src):
         _train("optimizer.zero_grad()", "loss = F.mse_loss(model(x), y)", "loss.backward()", "optimizer.step()"),
         _train("loss = F.mse_loss(model(x), y)", "loss.backward()", "optimizer.step()", "optimizer.zero_grad()"),
         _train("model.zero_grad()", "loss = F.mse_loss(model(x), y)", "loss.backward()", "optimizer.step()"),
+        # another model's zero_grad between them
+        _train("loss = F.mse_loss(model(x), y)", "loss.backward()", "other.zero_grad()", "optimizer.step()", "optimizer.zero_grad()"),
         _train("loss = F.mse_loss(model(x), y)", "loss.backward()", "optimizer.step()", "for p in model.parameters():", "    p.grad = None"),
         # gradient accumulation: the step is conditional
         _train("loss = F.mse_loss(model(x), y)", "loss.backward()", "if (i + 1) % 4 == 0:", "    optimizer.step()", "    optimizer.zero_grad()"),

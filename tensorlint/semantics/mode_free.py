@@ -82,6 +82,7 @@ class ModeFree:
         self.imports: dict[str, str] = _imports(self.tree) if self.tree is not None else {}
         self.classes: dict[str, list[ast.ClassDef]] = {}
         self._consts: dict[str, object] = {}
+        self._updates: dict[str, list[ast.expr]] = {}  # constant dict -> its top-level `.update(...)` arguments
         self._memo: dict = {}
         if self.tree is not None:
             self._index()
@@ -91,7 +92,25 @@ class ModeFree:
         stores: dict[str, int] = {}
         mutated: set[str] = set()
         values: dict[str, ast.expr] = {}
+        # `CONFIG.update({...})` as a statement of the module itself: followed (every
+        # version of the dict counts), any other change is not
+        top_updates = {
+            id(stmt.value): stmt.value
+            for stmt in self.tree.body
+            if isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Attribute)
+            and stmt.value.func.attr == "update"
+            and isinstance(stmt.value.func.value, ast.Name)
+            and len(stmt.value.args) == 1
+            and not isinstance(stmt.value.args[0], ast.Starred)
+            and not stmt.value.keywords
+        }
+        updates: dict[str, list[ast.expr]] = {}
         for node in ast.walk(self.tree):
+            if id(node) in top_updates:
+                updates.setdefault(node.func.value.id, []).append(node.args[0])
+                continue
             if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
                 stores[node.id] = stores.get(node.id, 0) + 1
             elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
@@ -120,6 +139,8 @@ class ModeFree:
         for name, value in values.items():
             if stores.get(name) == 1 and name not in mutated:
                 self._consts[name] = value
+                if name in updates:
+                    self._updates[name] = updates[name]
 
     def qualify(self, expr: ast.expr) -> str | None:
         parts = []
@@ -153,7 +174,12 @@ class ModeFree:
             if expr.id in env:
                 return env[expr.id]
             const = self._consts.get(expr.id)
-            return _UNKNOWN if const is None else self.value(const, {}, depth + 1)
+            if const is None:
+                return _UNKNOWN
+            value = self.value(const, {}, depth + 1)
+            if expr.id in self._updates:
+                value = self._versions(value, self._updates[expr.id], depth)
+            return value
         if isinstance(expr, ast.Dict):
             result = {}
             for key, item in zip(expr.keys, expr.values):
@@ -170,6 +196,24 @@ class ModeFree:
                 except TypeError:
                     return _UNKNOWN
         return _UNKNOWN
+
+    def _versions(self, base, updates: list[ast.expr], depth: int):
+        """A module-level dict changed by `.update(...)` statements: a key whose value is
+        the same in every version keeps it; any other key is unknown (a use may come
+        before or after each update)."""
+        versions = [base]
+        for update in updates:
+            change = self.value(update, {}, depth + 1)
+            if not isinstance(versions[-1], _Dict) or not isinstance(change, _Dict):
+                return _UNKNOWN
+            versions.append(_Dict({**versions[-1].items, **change.items}))
+        keys = set().union(*(v.items for v in versions))
+        merged = {}
+        for key in keys:
+            values = [v.items.get(key, _UNKNOWN) for v in versions]
+            same = all(type(v) is type(values[0]) and v == values[0] for v in values)
+            merged[key] = values[0] if same else _UNKNOWN
+        return _Dict(merged)
 
     # -- constructions -------------------------------------------------------------
     def construction(self, expr: ast.expr, env: dict, local: dict | None = None, depth: int = 0) -> bool:
@@ -522,6 +566,8 @@ def name_is_mode_free(ctx, name: str, scope) -> bool:
             root = root.func.value
         if type(root).__name__ == "Name" and root.value == name and root is not value:
             continue  # `net = net.to(device)`
+        if type(value).__name__ in ("SimpleString", "ConcatenatedString", "FormattedString", "Integer", "Float"):
+            continue  # `model = "llama3"` (a later cell's name for something else) holds no module
         values.append(value)
     if not values:
         return False

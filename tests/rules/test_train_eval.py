@@ -1329,6 +1329,8 @@ with torch.no_grad():
         'CONFIG = {"emb_dim": 8, "n_layers": 2, "drop_rate": 0.1}',  # dropout on
         'CONFIG = {"emb_dim": 8, "n_layers": 2, "drop_rate": 0.0}\nCONFIG.update(json.load(open("c.json")))',
         'CONFIG = {"emb_dim": 8, "n_layers": 2, "drop_rate": 0.0}\nCONFIG["drop_rate"] = 0.1',
+        'CONFIG = {"emb_dim": 8, "n_layers": 2, "drop_rate": 0.0}\nCONFIG.update({"drop_rate": 0.1})',
+        'CONFIG = {"emb_dim": 8, "n_layers": 2, "drop_rate": 0.0}\nif big:\n    CONFIG.update({"n_layers": 4})',
         'CONFIG = json.load(open("c.json"))',  # not a literal: unknown
         'CONFIG = {"emb_dim": 8, "n_layers": 2}',  # no key: unknown
     ],
@@ -1340,6 +1342,22 @@ with torch.no_grad():
     logits = model(torch.zeros(1, 4, dtype=torch.long))
 """
     assert len(tl(code, "TL103")) == 1
+
+
+def test_tl103_config_dict_updated_at_module_level_keeps_a_zero_dropout():
+    # rasbt/LLMs-from-scratch ch07: BASE_CONFIG.update(model_configs[CHOOSE_MODEL]), and a
+    # later cell that reuses the name `model` for a string
+    code = GPT + """
+CONFIG = {"drop_rate": 0.0}
+SIZES = {"small": {"emb_dim": 8, "n_layers": 2}, "large": {"emb_dim": 16, "n_layers": 4}}
+CHOOSE = "small"
+CONFIG.update(SIZES[CHOOSE])
+model = GPTModel(CONFIG)
+with torch.no_grad():
+    logits = model(torch.zeros(1, 4, dtype=torch.long))
+model = "llama3"
+"""
+    assert tl(code, "TL103") == []
 
 
 def test_tl103_config_parameter_of_a_function_is_not_followed():

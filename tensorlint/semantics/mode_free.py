@@ -64,7 +64,10 @@ _NEUTRAL = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16"
 _MODE_CALL = re.compile(r"dropout|batch_?norm|instance_norm|rrelu", re.IGNORECASE)
 # Ways a class reaches submodules this analysis does not follow.
 _OPAQUE_METHODS = frozenset(
-    {"add_module", "register_module", "modules", "children", "named_modules", "named_children", "apply", "train", "eval"}
+    {
+        "add_module", "register_module", "modules", "children", "named_modules", "named_children", "apply", "train",
+        "eval", "__setattr__", "__dict__",
+    }
 )
 
 
@@ -77,13 +80,14 @@ class ModeFree:
         self._shared: dict = shared if shared is not None else {}  # path -> ModeFree of other files
         try:
             self.tree: ast.Module | None = ast.parse(source)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             self.tree = None
         self.imports: dict[str, str] = _imports(self.tree) if self.tree is not None else {}
         self.classes: dict[str, list[ast.ClassDef]] = {}
         self._consts: dict[str, object] = {}
         self._updates: dict[str, list[ast.expr]] = {}  # constant dict -> its top-level `.update(...)` arguments
         self._memo: dict = {}
+        self._expanding: set[str] = set()  # local list names being followed
         if self.tree is not None:
             self._index()
 
@@ -225,7 +229,14 @@ class ModeFree:
         if isinstance(expr, (ast.ListComp, ast.GeneratorExp)):
             return self.construction(expr.elt, env, local, depth + 1)
         if isinstance(expr, ast.Name) and local is not None and expr.id in local:
-            return all(self.construction(v, env, local, depth + 1) for v in local[expr.id]) if local[expr.id] else True
+            values = local[expr.id]
+            if expr.id in self._expanding:
+                return False  # `layers = [*layers, block]`: not followed
+            self._expanding.add(expr.id)
+            try:
+                return all(self.construction(v, env, local, depth + 1) for v in values)
+            finally:
+                self._expanding.discard(expr.id)
         if not isinstance(expr, ast.Call):
             return False
         func = expr.func
@@ -375,7 +386,7 @@ class ModeFree:
                 method_env = {k: v for k, v in env.items() if k not in stored}
             locals_ = _local_values(method)
             for node in ast.walk(method):
-                if isinstance(node, ast.Attribute) and node.attr == "training":
+                if isinstance(node, ast.Attribute) and node.attr in ("training", "_modules", "__dict__"):
                     return False
                 if isinstance(node, ast.Call):
                     if not self._call_ok(node, self_name, method_env, locals_, depth):
@@ -401,18 +412,37 @@ class ModeFree:
                     for target in targets:
                         if _is_self_attr(target, self_name):
                             assigned.setdefault(target.attr, []).append((node.value, method_env, locals_))
+                        elif isinstance(target, ast.Subscript) and _is_self_attr(target.value, self_name):
+                            # `self.layers[i] = Block()`
+                            assigned.setdefault(target.value.attr, []).append((node.value, method_env, locals_))
                         elif isinstance(target, (ast.Tuple, ast.List)):
-                            if any(_is_self_attr(t, self_name) for t in ast.walk(target)):
-                                return False  # `self.a, self.b = ...`: not followed
+                            for inner in ast.walk(target):
+                                if _is_self_attr(inner, self_name):
+                                    # `self.cos, self.sin = ...`: unknown values (fine unless called)
+                                    assigned.setdefault(inner.attr, []).append((None, method_env, locals_))
                 elif isinstance(node, ast.AugAssign) and _is_self_attr(node.target, self_name):
                     assigned.setdefault(node.target.attr, []).append((node.value, method_env, locals_))
+        inherited = self._base_methods(cls, depth)
         for attr in used:
             if attr in methods:
                 continue
+            if attr not in assigned:
+                if attr in _MODULE_METHODS or attr in inherited:
+                    continue
+                return False  # assigned elsewhere (a base class, `self._modules[...]`): not followed
             for value, method_env, locals_ in assigned.get(attr, ()):
                 if value is None or not self.construction(value, method_env, locals_, depth + 1):
                     return False
         return True
+
+    def _base_methods(self, cls: ast.ClassDef, depth: int) -> set[str]:
+        """Names of the methods the class's bases of this file or the project define."""
+        names: set[str] = set()
+        for base in cls.bases:
+            for analysis, base_cls in self._classes_of(base) or ():
+                if base_cls is not cls and depth <= _MAX_DEPTH:
+                    names |= set(_methods(base_cls)) | analysis._base_methods(base_cls, depth + 1)
+        return names
 
     def _call_ok(self, call: ast.Call, self_name: str | None, env: dict, locals_: dict, depth: int) -> bool:
         func = call.func
@@ -440,6 +470,16 @@ class ModeFree:
         return True
 
 
+# nn.Module's own methods a class may call on itself (`self.register_buffer(...)`).
+_MODULE_METHODS = frozenset(
+    {
+        "register_buffer", "register_parameter", "parameters", "named_parameters", "buffers", "named_buffers",
+        "state_dict", "load_state_dict", "to", "cuda", "cpu", "float", "half", "double", "bfloat16", "type",
+        "zero_grad", "requires_grad_", "get_submodule", "get_parameter", "get_buffer", "extra_repr", "_get_name",
+        "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+        "register_load_state_dict_post_hook", "_apply",
+    }
+)
 _SAFE_CAPITALS = frozenset({"ValueError", "TypeError", "RuntimeError", "NotImplementedError", "AssertionError", "KeyError"})
 
 
@@ -526,10 +566,13 @@ def model_is_mode_free(analysis: ModeFree, call_source: str, shadowed=()) -> boo
         return False
     try:
         expr = ast.parse(call_source.strip(), mode="eval").body
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     env = {name: _UNKNOWN for name in shadowed}
-    return analysis.construction(expr, env)
+    try:
+        return analysis.construction(expr, env)
+    except RecursionError:
+        return False  # unprovable, never a crash
 
 
 _ANALYSES: dict[int, tuple] = {}  # id(module) -> (module, analysis); a few files at a time

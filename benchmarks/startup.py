@@ -28,9 +28,14 @@ CLEAN = "import torch\n\n\ndef f(x):\n    return torch.relu(x)\n"
 FINDING = "import torch\n\n\ndef f(x):\n    return torch.tensor(torch.ones(3))\n"
 
 
+# As installed for a user: Python writes and reuses bytecode (.pyc). Some shells set
+# PYTHONDONTWRITEBYTECODE, which makes every run compile every module from source.
+_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _time(cmd: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=_ENV)
     return time.perf_counter() - start
 
 

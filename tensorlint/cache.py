@@ -8,7 +8,6 @@ truncated, of another shape) is ignored and rebuilt, never trusted.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -17,12 +16,17 @@ from pathlib import Path
 
 from tensorlint import __version__
 
+try:  # hashlib's blake2b is this one; importing hashlib also loads OpenSSL (~3 ms a run)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
+
 CACHE_DIR_NAME = ".tensorlint_cache"
 _MAX_ENTRIES = 50_000
 
 
 def content_key(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 class Stamps:
@@ -52,7 +56,7 @@ class Stamps:
 
 
 def settings_key(*parts) -> str:
-    return hashlib.blake2b(repr((__version__, *parts)).encode(), digest_size=12).hexdigest()
+    return blake2b(repr((__version__, *parts)).encode(), digest_size=12).hexdigest()
 
 
 class Cache:
@@ -134,7 +138,7 @@ def _valid_entry(value) -> bool:
 
 # A cache file is `{"check":"<checksum of X>","<name>":X}`, X written last and verbatim.
 def _checksum(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    return blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def signed(name: str, value) -> str:

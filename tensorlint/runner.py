@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import faulthandler
 import os
 import signal
 import sys
 import threading
 import time
-import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from tensorlint.cache import Cache, Stamps, content_key
 from tensorlint.diagnostics import Diagnostic
@@ -22,6 +19,7 @@ from tensorlint.diagnostics import SYNTAX_ERROR_CODE, applicable, syntax_error
 from tensorlint.settings import LintSettings
 from tensorlint.source import DecodeError, decode, encode, wide_bom
 
+TYPE_CHECKING = False  # typing is not imported for this alone
 if TYPE_CHECKING:
     from tensorlint.semantics.project import ProjectIndex
 
@@ -121,6 +119,8 @@ def check_one(job: Job) -> FileResult:
         result.text = outcome.text
         if outcome.applied:
             if job.mode == "diff":
+                import difflib
+
                 result.diff = "".join(
                     difflib.unified_diff(
                         text.splitlines(keepends=True),
@@ -139,6 +139,8 @@ def check_one(job: Job) -> FileResult:
         if not job.keep_text:
             result.text = None
     except Exception as exc:  # noqa: BLE001 - reported per file, the run goes on
+        import traceback
+
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         result.internal_error = f"{type(exc).__name__}: {exc} (at {Path(frame.filename).name}:{frame.lineno})"
     return result

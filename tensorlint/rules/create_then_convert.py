@@ -110,6 +110,14 @@ class CreateThenConvert(Rule):
         fix = self._fix(node, factory, qualname, method)
         what = "cast" if method in _DTYPE_METHODS else "moved"
         keyword = "dtype" if method in _DTYPE_METHODS else "device"
+        if method == "to":
+            given = [a.keyword.value for a in node.args if a.keyword is not None and a.keyword.value in ("device", "dtype")]
+            if len(given) == 2:
+                what, keyword = "moved and cast", "device=`/`dtype"
+            elif given == ["dtype"] or (
+                node.args and node.args[0].keyword is None and self.ctx.qualified_name(node.args[0].value) in _TORCH_DTYPES
+            ):
+                what, keyword = "cast", "dtype"
         self.report(
             node,
             f"`torch.{short}(...)` is created and then {what} with `{conversion}`; pass `{keyword}=` to "

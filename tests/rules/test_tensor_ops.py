@@ -212,6 +212,20 @@ def test_create_then_convert_no_safe_fix(body):
     assert fixed(body, "TL405") == body
 
 
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("b = torch.zeros(n).to(device)\n", "moved with `.to(device)`; pass `device=`"),
+        ("b = torch.zeros(n).to(torch.float16)\n", "cast with `.to(torch.float16)`; pass `dtype=`"),
+        ("b = torch.randn(n).to(device=d, dtype=t)\n", "moved and cast with `.to(device=d, dtype=t)`; pass `device=`/`dtype=`"),
+        ("m = torch.ones(n).bool()\n", "cast with `.bool()`; pass `dtype=`"),
+    ],
+)
+def test_create_then_convert_message(body, words):
+    (finding,) = lint(HEADER + body, select=("TL405",))
+    assert words in finding.message
+
+
 def test_create_then_convert_unsafe_fix_for_random_factories():
     assert fixed("b = torch.randn(n).cuda()\n", "TL405", unsafe=True) == 'b = torch.randn(n, device="cuda")\n'
     assert fixed("b = torch.tensor([0.1]).double()\n", "TL405", unsafe=True) == "b = torch.tensor([0.1], dtype=torch.float64)\n"

@@ -16,10 +16,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from tensorlint.source import line_starts
-from tensorlint.walk import child_fields
-
-_NOT_NODES = (str, int, bool, type(None), type(cst.MaybeSentinel.DEFAULT))
-
+from tensorlint.walk import children_of
 
 class _Computed:
     """What PositionProvidingCodegenState writes into: `_computed[node] = CodeRange`."""
@@ -118,14 +115,5 @@ def _take_found(root: cst.CSTNode, left: set) -> set:
         if node in left:
             left.discard(node)
             found.add(node)
-        fields = child_fields(type(node))
-        if fields is None:
-            stack.extend(node.children)
-            continue
-        for name in fields:
-            value = getattr(node, name)
-            if isinstance(value, (tuple, list)):
-                stack.extend(child for child in value if not isinstance(child, _NOT_NODES))
-            elif not isinstance(value, _NOT_NODES):
-                stack.append(value)
+        stack.extend(children_of(node))
     return found

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from tensorlint.semantics.optim import is_optimizer_class
+from tensorlint.walk import children_of
 
 LOOPS = (cst.For, cst.While)
 _SKIP = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -157,16 +158,16 @@ class LoopScan:
                 self._walk(node.orelse, loop, True)
             return
         if isinstance(node, _CONDITIONAL) and not isinstance(node, cst.If):
-            for child in node.children:
+            for child in children_of(node):
                 self._walk(child, loop, True)
             return
         if isinstance(node, cst.Call):
             # arguments are evaluated before the call
-            for child in node.children:
+            for child in children_of(node):
                 self._walk(child, loop, conditional)
             self._classify(node, loop, conditional)
             return
-        for child in node.children:
+        for child in children_of(node):
             self._walk(child, loop, conditional)
 
     def _classify(self, call: cst.Call, loop, conditional) -> None:

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from tensorlint.walk import children_of
+
 # What a guard is made of.
 IF = "if"  # body of `if test:` (holds=True) or its else/elif branch (holds=False)
 WHILE = "while"
@@ -138,7 +140,7 @@ def _contains(root: cst.CSTNode, target: cst.CSTNode, budget: list[int]) -> bool
     budget[0] -= 1
     if budget[0] < 0:
         return False
-    return any(_contains(child, target, budget) for child in root.children)
+    return any(_contains(child, target, budget) for child in children_of(root))
 
 
 def _exits(body: cst.BaseSuite) -> bool:

@@ -32,7 +32,7 @@ import libcst as cst
 
 from tensorlint.semantics.scopes import target_names
 from tensorlint.semantics.ternary import Ternary
-from tensorlint.walk import child_fields
+from tensorlint.walk import children_of
 
 TENSOR = "torch.Tensor"
 # isinstance(x, T) true => tensor; false says nothing (a plain tensor is not a Parameter).
@@ -56,20 +56,7 @@ _SCOPE_BOUNDARIES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 _EAGER_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp)
 
 
-def children(node: cst.CSTNode):
-    """Child nodes in lexical order, trivia left out (as the engine's walker sees them)."""
-    fields = child_fields(node.__class__)
-    if fields is None:
-        yield from node.children
-        return
-    for name in fields:
-        value = getattr(node, name)
-        if isinstance(value, (tuple, list)):
-            for child in value:
-                if isinstance(child, cst.CSTNode):
-                    yield child
-        elif isinstance(value, cst.CSTNode):
-            yield value
+children = children_of  # child nodes in lexical order, trivia left out (as the walker sees them)
 
 
 def falls_through(statements) -> bool:

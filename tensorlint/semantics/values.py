@@ -41,7 +41,7 @@ from tensorlint.semantics.calls import UNKNOWN, call_argument
 from tensorlint.semantics.names import canonical
 from tensorlint.semantics.scopes import BUILTIN_NAMES, dotted_name
 from tensorlint.semantics.ternary import Ternary
-from tensorlint.walk import child_fields
+from tensorlint.walk import children_of
 
 PROBABILITY = "probability"
 LOG_PROBABILITY = "log_probability"
@@ -86,7 +86,6 @@ _WRAPPERS = frozenset(
 _TUPLE_METHODS = frozenset({"topk", "max", "min", "sort", "kthvalue", "mode", "median"})
 _SCOPE_NODES = (cst.Module, cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-_NOT_NODES = frozenset({str, int, bool, type(None), type(cst.MaybeSentinel.DEFAULT)})
 
 
 @dataclass(frozen=True)
@@ -156,20 +155,6 @@ class _Index:
         self.module = module
         self._build(module)
 
-    def _children(self, node):
-        fields = child_fields(node.__class__)
-        if fields is None:
-            return list(node.children)
-        found = []
-        for name in fields:
-            value = getattr(node, name)
-            kind = value.__class__
-            if kind is tuple or kind is list:
-                found.extend(child for child in value if child.__class__ not in _NOT_NODES)
-            elif kind not in _NOT_NODES:
-                found.append(value)
-        return found
-
     def _build(self, module: cst.Module) -> None:
         parent, order, end = self.parent, self.order, self.end
         counter = 0
@@ -187,7 +172,7 @@ class _Index:
             kind = node.__class__
             if kind in _BINDING_NODES or kind is cst.Call or kind is cst.Yield:
                 pending_sites.append(node)
-            for child in reversed(self._children(node)):
+            for child in reversed(children_of(node)):
                 stack.append((child, node, False))
         for node in pending_sites:
             self._record(node)

@@ -95,6 +95,8 @@ class CreateThenConvert(Rule):
         qualname = self.ctx.qualified_name(factory.func)
         if qualname not in _FACTORIES:
             return
+        if any(a.star for a in node.args):
+            return  # `torch.empty(0).to(*args, **kwargs)`: parsing `.to`'s arguments (timm task.py)
         if method in _DTYPE_METHODS and node.args:
             return  # `.int(memory_format=...)`; odd
         if method == "cuda" and node.args:

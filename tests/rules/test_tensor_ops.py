@@ -168,6 +168,8 @@ def test_create_then_convert_positive(body):
         "b = torch.from_numpy(a).cuda()\n",  # no device= in from_numpy
         "b = torch.cat([x, y]).cuda()\n",  # not a factory
         "b = torch.zeros(n).cuda(0)\n",  # a device index: left alone
+        # timm task.py: a dummy tensor that parses `.to`'s arguments
+        "def to(self, *args, **kwargs):\n    dummy = torch.empty(0).to(*args, **kwargs)\n    return dummy.device\n",
         "b = torch.zeros(n).sum()\n",
         "b = np.zeros(n).astype(bool)\n",
         # no-op casts to the dtype the factory returns anyway (denoising-diffusion)

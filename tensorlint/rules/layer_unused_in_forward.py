@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
-
 import libcst as cst
 
 from tensorlint.rules.base import Rule
@@ -17,28 +15,7 @@ _REFLECTION = frozenset(
         "__getattribute__", "parameters", "named_parameters",
     }
 )
-_USES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-class _Uses(cst.CSTVisitor):
-    """Every attribute name used in the file, and the text of every string literal."""
-
-    def __init__(self) -> None:
-        self.attributes: dict[str, int] = {}
-        self.strings: list[str] = []
-        self.names: set[str] = set()
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self.attributes[node.attr.value] = self.attributes.get(node.attr.value, 0) + 1
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        self.strings.append(node.value)
-
-    def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
-        self.strings.append(node.value)
+_BUILTINS = frozenset({"vars", "getattr", "setattr"})
 
 
 class LayerUnusedInForward(Rule):
@@ -96,21 +73,52 @@ class LayerUnusedInForward(Rule):
     summary = "Layer assigned in `__init__` that nothing in the file uses (a forgotten call in `forward`?)"
     default_enabled = False
 
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        # collected during the one traversal: no extra walk of the tree
+        self._attributes: dict[str, int] = {}
+        self._strings: list[str] = []
+        self._classes: list[cst.ClassDef] = []  # module classes, outermost first
+        self._reflective: set[cst.ClassDef] = set()  # classes that reach members without naming them
+        self._stack: list[cst.ClassDef] = []
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._stack.append(node)
+        if self.ctx.modules.is_module_class(node):
+            self._classes.append(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self._stack.pop()
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        name = node.attr.value
+        self._attributes[name] = self._attributes.get(name, 0) + 1
+        if name in _REFLECTION and self._stack:
+            self._reflective.update(self._stack)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in _BUILTINS and self._stack:
+            self._reflective.update(self._stack)
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self._strings.append(node.value)
+
+    def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
+        self._strings.append(node.value)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for cls in self._classes:
+            if cls not in self._reflective:
+                self._check(cls)
+
+    def _check(self, node: cst.ClassDef) -> None:
         modules = self.ctx.modules
-        if not modules.is_module_class(node):
-            return
         methods = modules.methods(node)
         init, forward = methods.get("__init__"), methods.get("forward")
         if init is None or forward is None:
             return
         self_name = self_parameter(init)
         if self_name is None:
-            return
-        uses = self._uses()
-        inside = _Uses()
-        node.visit(inside)
-        if _REFLECTION & set(inside.attributes) or {"vars", "getattr", "setattr"} & inside.names:
             return
         if self._subclassed(node):
             return
@@ -120,25 +128,18 @@ class LayerUnusedInForward(Rule):
         for attr, values in in_init.items():
             if len(values) != 1 or everywhere.get(attr) != values or not isinstance(values[0], cst.Call):
                 continue
+            if self._attributes.get(attr, 0) > 1:  # the assignment itself is one
+                continue
             layer = modules.torch_nn_class(values[0].func)
             if layer is None or (layer not in STATEFUL_TORCH_NN and layer not in CONTAINER_TORCH_NN):
                 continue
-            if uses.attributes.get(attr, 0) > 1:  # the assignment itself is one
-                continue
-            if any(attr in text for text in uses.strings):
+            if any(attr in text for text in self._strings):
                 continue
             self.report(
                 values[0],
                 f"`self.{attr}` (`{layer}`) is built in `__init__` but never used in this file; call it in "
                 f"`forward`, or remove it",
             )
-
-    def _uses(self) -> _Uses:
-        found = _USES.get(self.ctx)
-        if found is None:
-            found = _USES[self.ctx] = _Uses()
-            self.ctx.module.visit(found)
-        return found
 
     def _subclassed(self, cls: cst.ClassDef) -> bool:
         name = cls.name.value

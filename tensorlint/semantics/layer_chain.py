@@ -221,4 +221,11 @@ def forward_block_chains(ctx, block: cst.IndentedBlock) -> list[list[Step]]:
     method = ctx.module_method()
     if method is None or method.name != "forward" or method.self_name is None:
         return []
-    return forward_chains(ctx, method, block)
+    cache = _BLOCK_CHAINS.setdefault(ctx, {})  # several rules ask for the same block
+    found = cache.get(block)
+    if found is None:
+        found = cache[block] = forward_chains(ctx, method, block)
+    return found
+
+
+_BLOCK_CHAINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -20,7 +20,7 @@ class NormPositionalEps(Rule):
     """## What it does
     Flags a `torch.nn` layer constructor given, **by position**, a value that makes no
     sense for the parameter that position binds, by torch's signature table:
-    - `eps` of `{value} >= 0.01` (`BatchNorm1d/2d/3d`, `SyncBatchNorm`,
+    - `eps` of 0.01 or more, or below 0 (`BatchNorm1d/2d/3d`, `SyncBatchNorm`,
       `InstanceNorm1d/2d/3d`, `GroupNorm(num_groups, num_channels, eps)`,
       `LayerNorm(shape, eps)`, `RMSNorm`, their lazy forms);
     - `momentum` outside `(0, 1]` (`None`, the cumulative average, is fine).
@@ -81,7 +81,13 @@ class NormPositionalEps(Rule):
             parameter = order[index]
             index += 1
             value = literal_number(arg.value)
-            if parameter == "eps" and value is not None and value >= EPS_LIMIT:
+            if parameter == "eps" and value is not None and value < 0:
+                self.report(
+                    arg.value,
+                    f"argument {index} of `{qualified.rsplit('.', 1)[1]}` is `eps`, which must be positive: "
+                    f"{self.ctx.code_for(arg.value)} can make the variance plus eps negative (NaN outputs)",
+                )
+            elif parameter == "eps" and value is not None and value >= EPS_LIMIT:
                 layer = qualified.rsplit(".", 1)[1]
                 if "momentum" in order:
                     message = (

@@ -225,6 +225,7 @@ def test_linear_on_conv_output_forward():
         "nn.BatchNorm2d(64, 1e-5, 0.0)",
         "nn.BatchNorm2d(64, 1e-5, 1.5)",
         "torch.nn.BatchNorm3d(8, 0.8, affine=True)",
+        "nn.BatchNorm2d(8, -1e-5)",
     ],
 )
 def test_positional_eps(expr):

@@ -176,11 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     procs = {spec: subprocess.Popen([sys.executable, __file__, "--one", spec], stdout=subprocess.PIPE, text=True)
              for spec in specs}
     results = {}
-    for spec, proc in procs.items():
-        out, _ = proc.communicate()
-        if proc.returncode != 0:
-            raise SystemExit(f"{spec} failed ({proc.returncode})")
-        results[spec] = json.loads(out)
+    while len(results) < len(procs):  # each result as soon as it is there (stderr)
+        for spec, proc in procs.items():
+            if spec not in results and proc.poll() is not None:
+                if proc.returncode != 0:
+                    raise SystemExit(f"{spec} failed ({proc.returncode})")
+                results[spec] = json.loads(proc.stdout.read())
+                print(f"{spec}: {json.dumps(results[spec])}", file=sys.stderr, flush=True)
+        time.sleep(0.5)
     if args.lines:
         print("\nOne file, linted in-process (`lint_source`: parse, all rules, fix edits; CPU s):\n")
         print("| lines | findings | CPU s | x per 10x size | CPU s per 1k lines | wall s |")

@@ -564,3 +564,23 @@ def test_doc_examples(code):
     blocks = dict(re.findall(r"## (Example|Use instead)\n```python\n(.*?)```", doc, re.S))
     assert only(blocks["Example"], code) == [code]
     assert only(blocks["Use instead"], code) == []
+
+
+def test_doubled_activation_in_forward():
+    code = """
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+            self.act = nn.ReLU(inplace=True)
+            self.lrelu = nn.LeakyReLU(0.2)
+
+        def forward(self, x):
+            {body}
+    """
+    assert only(code.replace("{body}", "x = self.act(self.fc(x))\n            return F.relu(x)"), "TL506") == ["TL506"]
+    assert only(code.replace("{body}", "return torch.relu(F.relu(self.fc(x)))"), "TL506") == ["TL506"]
+    assert only(code.replace("{body}", "x = self.act(self.fc(x))\n            return self.fc(F.relu(x) + 1)"), "TL506") == []
+    assert only(code.replace("{body}", "return self.act(self.fc(self.act(x)))"), "TL506") == []
+    assert only(code.replace("{body}", "return F.leaky_relu(self.lrelu(x), 0.1)"), "TL506") == []
+    assert only(code.replace("{body}", "return F.relu(torch.sigmoid(x))"), "TL506") == []

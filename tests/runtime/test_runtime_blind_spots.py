@@ -39,7 +39,7 @@ def test_lstm_internal_dropout_active_at_inference(evaluated, expected):
 def test_single_layer_lstm_has_no_dropout_to_report():
     model = _Tagger(dropout=0.0, layers=1)
     with Monitor(model) as mon, torch.no_grad():
-        model(torch.randint(0, 32, (4, 6)))  # noqa: TL103 (planted for the runtime monitor)
+        model(torch.randint(0, 32, (4, 6)))
     assert not mon.report().findings
 
 
@@ -170,7 +170,7 @@ def test_saturated_lstm_gates(gain, expected):
         model.lstm.weight_ih_l0.mul_(gain)
         model.lstm.weight_hh_l0.mul_(gain)
     with Monitor(model, every=1) as mon, torch.no_grad():
-        model(torch.randint(0, 32, (8, 10)))  # noqa: TL103 (planted for the runtime monitor)
+        model(torch.randint(0, 32, (8, 10)))
     found = mon.report().by_kind("saturation")
     assert bool(found) is expected
     if expected:

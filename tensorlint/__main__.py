@@ -2,7 +2,7 @@
 
 import sys
 
-from tensorlint.cli import main
+from tensorlint.entry import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from stat import S_ISREG
 from pathlib import Path
 
@@ -70,15 +69,15 @@ class Cache:
         self._new_facts: dict = {}
         self.hits = 0
         if self._file is not None:
-            entries = _read(self._file, "entries")
+            entries = read_signed(self._file, "entries")
             if isinstance(entries, dict):
-                self._old = {k: v for k, v in entries.items() if isinstance(k, str) and _valid_entry(v)}
+                self._old = entries  # each entry is checked when asked for (a warm run asks few)
 
     def get(self, key: str) -> dict | None:
         """{"diagnostics": [...], "deps": {path: content hash}} for a content key."""
         found = self._new.get(key)
         if found is None:
-            found = self._old.get(key)
+            found = entry_for(self._old, key)
             if found is not None:
                 self._new[key] = found
         if found is not None:
@@ -93,7 +92,7 @@ class Cache:
         if self._facts is None:
             self._facts = {}
             if self._facts_file is not None:
-                loaded = _read(self._facts_file, "facts")
+                loaded = read_signed(self._facts_file, "facts")
                 if isinstance(loaded, dict):
                     self._facts = {k: v for k, v in loaded.items() if isinstance(k, str) and (v is None or isinstance(v, dict))}
         return self._facts
@@ -107,9 +106,9 @@ class Cache:
         self._save_facts()
         if self._file is None or not self._new:
             return
-        if set(self._new) <= set(self._old):
-            return  # nothing new to remember
-        entries = dict(self._old)
+        if all(self._old.get(key) is entry for key, entry in self._new.items()):
+            return  # nothing new to remember: every entry used came from the file as it is
+        entries = {k: v for k, v in self._old.items() if isinstance(k, str) and _valid_entry(v)}
         entries.update(self._new)
         if len(entries) > _MAX_ENTRIES:
             entries = dict(self._new)
@@ -124,6 +123,12 @@ class Cache:
         if len(facts) > _MAX_ENTRIES:
             facts = dict(self._new_facts)
         _atomic_write(self.folder, self._facts_file, {"facts": facts})
+
+
+def entry_for(entries: dict, key: str) -> dict | None:
+    """The entry for a content key, if it has the shape tensorlint writes."""
+    found = entries.get(key)
+    return found if _valid_entry(found) else None
 
 
 def _valid_entry(value) -> bool:
@@ -147,11 +152,12 @@ def signed(name: str, value) -> str:
     return f'{{"check":"{_checksum(body)}","{name}":{body}}}'
 
 
-def _read(path: Path, name: str):
+def read_signed(path, name: str):
     """The payload of a cache file, or None if it is missing, unreadable, or not exactly
     what tensorlint wrote."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     head = '{"check":"'
@@ -178,6 +184,8 @@ def _atomic_write(folder: Path, target: Path, payload: dict) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _write_markers(folder)
+        import tempfile  # only when writing: a run that the cache answers writes nothing
+
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -5,7 +5,7 @@ are usually unchanged and clean. The full command line (argparse, dataclasses, t
 configuration and discovery machinery) costs several times Python's own start-up, so
 the plainest case is answered here with the standard library's cheapest modules:
 explicit `.py` files, no options, no tensorlint configuration at or above the working
-folder, no TENSORLINT_* variable, a cache entry for every file whose dependencies are
+folder, no TENSORLINT_OUTPUT_FORMAT, a cache entry for every file whose dependencies are
 unchanged, and no findings. Anything else returns None and the full command line
 runs; it then answers the same (tests/test_startup.py checks both agree).
 """
@@ -25,7 +25,7 @@ _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16/32 text can hold `torch` witho
 
 def answer(argv: list[str]) -> int | None:
     """The exit code when the cache answers `argv` with no findings; None otherwise."""
-    if len(argv) < 2 or argv[0] != "check" or any(name.startswith("TENSORLINT_") for name in os.environ):
+    if len(argv) < 2 or argv[0] != "check" or os.environ.get("TENSORLINT_OUTPUT_FORMAT"):
         return None
     files = argv[1:]
     if any(not name.endswith(".py") or name.startswith("-") or not os.path.isfile(name) for name in files):

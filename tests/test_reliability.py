@@ -549,7 +549,7 @@ def test_two_concurrent_runs_sharing_a_cache_leave_it_valid(tmp_path):
     assert [run.returncode for run in runs] == [1, 1] and outputs[0][0] == outputs[1][0]
     assert outputs[0][0].count("TL001") == 10
     (entries,) = (tmp_path / ".tensorlint_cache").glob("v*.json")
-    from tensorlint.cache import _read
+    from tensorlint.cache import read_signed as _read
 
     assert len(_read(entries, "entries")) == 10  # whole, and signed
     assert not list((tmp_path / ".tensorlint_cache").glob(".tmp-*"))

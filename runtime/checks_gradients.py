@@ -273,7 +273,7 @@ class GradientChecks:
         out = []
         bad = [(host["first_bad"][p.index], p) for p in params if math.isfinite(host["first_bad"][p.index])]
         if bad:
-            step = min(s for s, _ in bad)
+            step = int(min(s for s, _ in bad))  # accumulators hold floats: say "step 32", not "step 32.0"
             at_step = [p for s, p in bad if s == step]
             origin = at_step[-1]  # backward runs from the output: the output-most module went bad first
             every = len(at_step) == sum(1 for p in params if p.sampled)

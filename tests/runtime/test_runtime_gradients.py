@@ -114,6 +114,7 @@ def test_first_module_with_non_finite_gradient(planted):
     f = only(report, "non-finite-gradient")
     assert f.module == "2" and f.details["step"] == 0 and not f.details["all_parameters"]
     assert f.severity == "error"
+    assert "at optimizer step 0," in f.message, f.message  # an int, never "step 0.0"
     assert not report.by_kind("non-finite")  # the forward stayed finite
 
 

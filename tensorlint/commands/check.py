@@ -224,10 +224,10 @@ def report(results: list[FileResult], args, config: Config, fmt: str, mode: str,
     elif args.statistics:
         _print_statistics(console, diagnostics, fmt, args.unsafe_fixes)
     elif fmt == "full":
-        if diagnostics:  # rich lays out the snippets; a clean run never imports it
+        if diagnostics:
             from tensorlint.output.full import print_full
 
-            print_full(console.rich, diagnostics, texts)
+            print_full(console, diagnostics, texts)
     else:
         from importlib import import_module
 

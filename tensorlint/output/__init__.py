@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 FORMATS = ("full", "concise", "grouped", "json", "json-lines", "junit", "sarif", "github", "gitlab", "pylint", "rdjson")
 # the module that renders each format (the others are named as the format)
@@ -15,6 +14,8 @@ def display_path(path: str) -> str:
     """Relative to the working directory when the file is below it, as ruff prints."""
     if path == "-" or not os.path.isabs(path):
         return path
+    from pathlib import Path  # not at import: the cache's quick answer (fast_path.py) never needs it
+
     try:
         return str(Path(path).relative_to(Path.cwd()))
     except ValueError:
@@ -22,6 +23,8 @@ def display_path(path: str) -> str:
 
 
 def absolute_path(path: str) -> str:
+    from pathlib import Path
+
     return path if path == "-" else str(Path(path).resolve())
 
 
@@ -54,16 +57,31 @@ def without_fix_hint(message: str, fix_message: str | None) -> str:
     """The message less its closing hint (`...; use `log1p(x)``) when the fix's message
     says the same (`Replace with `log1p``): the full format shows the fix on its
     `= help:` line, and saying it twice makes every finding longer than 80 columns."""
-    import re
-
     if not fix_message or "; " not in message:
         return message
     head, tail = message.rsplit("; ", 1)
-    spans = set(re.findall(r"`([^`]+)`", tail))
-    fix_spans = " ".join(re.findall(r"`([^`]+)`", fix_message))
+    spans = set(_code_spans(tail))
+    fix_spans = " ".join(_code_spans(fix_message))
     if spans:
         same = all(span in fix_spans or span.split("(")[0] in fix_spans for span in spans)
     else:
         words = tail.lower().removesuffix(" instead").strip()
         same = bool(words) and words in fix_message.lower()
     return head if same else message
+
+
+def _code_spans(text: str) -> list[str]:
+    """The `code` spans of `text`, as re.findall(r"`([^`]+)`", text) finds them (without
+    re: the cache's quick answer prints the full format too, and re costs its import)."""
+    spans = []
+    at = 0
+    while True:
+        start = text.find("`", at)
+        end = text.find("`", start + 1) if start >= 0 else -1
+        if end < 0:
+            return spans
+        if end == start + 1:  # "``": the second backtick may open a span
+            at = end
+            continue
+        spans.append(text[start + 1 : end])
+        at = end + 1

@@ -3,8 +3,8 @@
 rich costs about 30 ms to import, a third of a run that the cache answers. The lines
 printed around findings ("All checks passed!", "Found 3 findings.") need at most one
 colour, written here as rich would: only to a terminal (or with FORCE_COLOR), never
-with NO_COLOR or TERM=dumb. The full format, which lays out source snippets, still
-uses rich through `Terminal.rich`.
+with NO_COLOR or TERM=dumb. The full format's snippets (output/full_text.py) follow the
+same rule; `Terminal.rich` is there for the tables and the progress bar.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import sys
 _STYLES = {"green": "32", "bold": "1", "bold red": "1;31", "bold yellow": "1;33", "red": "31", "yellow": "33"}
 
 
-def _colours(stream) -> bool:
+def colours(stream) -> bool:
+    """Whether `stream` takes colour (the full format's snippets follow the same rule)."""
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
@@ -59,7 +60,7 @@ class Terminal:
             return
         code = _STYLES.get(style) if style else None
         stream = self.file
-        if code and _colours(stream):
+        if code and colours(stream):
             stream.write(f"\x1b[{code}m{text}\x1b[0m{end}")
         else:
             stream.write(f"{text}{end}")

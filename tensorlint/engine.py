@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 import sys
+import threading
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from tensorlint.diagnostics import (  # noqa: F401 - syntax_error and the codes 
     Severity,
     syntax_error,
 )
+from tensorlint.gc_pause import collection_paused
 from tensorlint.noqa import Suppressions, apply_noqa
 from tensorlint.positions import node_positions
 from tensorlint.rules import all_rules
@@ -101,12 +103,39 @@ def python_rejects(source: str, path: str = "<file>") -> Diagnostic | None:
     return None
 
 
+# libcst checks every node's invariants as it is built (`CSTNode.__post_init__`), a
+# fifth of its parse time; a tree parsed from text CPython has just compiled meets them
+# by construction (libcst's own comment there suggests skipping it for parsing). Nodes
+# that rules build for fixes are still checked: the check is off only during a parse.
+_UNCHECKED = threading.Lock()
+_parsing = 0
+_checked_post_init = cst.CSTNode.__post_init__
+
+
+def _unchecked_post_init(self) -> None:
+    pass
+
+
+def _parse_unchecked(source: str) -> cst.Module:
+    global _parsing
+    with _UNCHECKED:
+        _parsing += 1
+        cst.CSTNode.__post_init__ = _unchecked_post_init
+    try:
+        return cst.parse_module(source)
+    finally:
+        with _UNCHECKED:
+            _parsing -= 1
+            if not _parsing:
+                cst.CSTNode.__post_init__ = _checked_post_init
+
+
 def parse(source: str, path: str = "<file>") -> cst.Module | Diagnostic:
     rejected = python_rejects(source, path)
     if rejected is not None:
         return rejected
     try:
-        return cst.parse_module(source)
+        return _parse_unchecked(source)
     except cst.ParserSyntaxError as exc:
         first = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
         return syntax_error(f"SyntaxError: {first}", max(exc.raw_line, 1), exc.raw_column + 1)
@@ -118,6 +147,11 @@ def lint_source(source: str, path: str, settings: LintSettings, project: Project
     """All findings for one file, after noqa; not yet filtered by per-file-ignores.
     `project` is the project index seen from this file; without one, only the file's
     own folder is consulted (a snippet has no project)."""
+    with collection_paused():
+        return _lint_source(source, path, settings, project)
+
+
+def _lint_source(source: str, path: str, settings: LintSettings, project: ProjectView | None) -> list[Diagnostic]:
     if _TORCH_MENTION not in source:
         return []
     rules = [r for r in all_rules() if r.code in settings.enabled]

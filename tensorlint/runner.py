@@ -77,6 +77,13 @@ def project_index(root: str | None, settings: LintSettings) -> ProjectIndex:
 
 def check_one(job: Job) -> FileResult:
     """Runs in a worker: never raises; an unexpected error becomes `internal_error`."""
+    from tensorlint.gc_pause import collection_paused
+
+    with collection_paused():
+        return _check_one(job)
+
+
+def _check_one(job: Job) -> FileResult:
     # imported here: a run that the cache answers never loads libcst and the rules
     from tensorlint.engine import lint_source
     from tensorlint.fixer import fix_text
@@ -211,7 +218,19 @@ def _worker_main(conn) -> None:
             return
         if job is None:
             return
+        job, facts = job
+        if facts:
+            _share(facts)
         conn.send(check_one(job))
+
+
+def _share(facts: dict) -> None:
+    """Facts another worker extracted: this worker need not parse those files again
+    (transformers' model files each import the same half-dozen large modules)."""
+    _FACTS.update(facts)
+    for index in _INDEXES.values():
+        for key, value in facts.items():
+            index.facts_cache.setdefault(key, value)
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -241,13 +260,14 @@ class _Worker:
         self.started = self.wall_start = 0.0
         self.cpu_start: float | None = None
         self.cpu_seen = 0.0  # CPU used when progress was last seen (at wall_start)
+        self.shared = 0  # how much of the pool's shared facts this worker has been sent
 
-    def send(self, job: Job) -> None:
+    def send(self, job: Job, facts: dict) -> None:
         self.job = job
         self.started = self.wall_start = time.monotonic()
         self.cpu_start = _cpu_seconds(self.process.pid)
         self.cpu_seen = 0.0
-        self.conn.send(job)
+        self.conn.send((job, facts))
 
     def cpu_used(self) -> float | None:
         now = _cpu_seconds(self.process.pid)
@@ -268,6 +288,16 @@ class _Pool:
         self._ctx = _pool_context()
         self._limit = limit
         self._workers = [_Worker(self._ctx) for _ in range(max(1, size))]
+        self._facts: list[tuple[_Worker, dict]] = []  # facts the workers extracted, in order
+
+    def _news(self, worker: _Worker) -> dict:
+        """The facts other workers extracted since this one was last sent a job."""
+        news: dict = {}
+        for origin, facts in self._facts[worker.shared:]:
+            if origin is not worker:
+                news.update(facts)
+        worker.shared = len(self._facts)
+        return news
 
     def __enter__(self) -> _Pool:
         return self
@@ -299,7 +329,7 @@ class _Pool:
                 if worker.job is None and pending:
                     if not worker.process.is_alive():
                         worker = self._replace(worker)
-                    worker.send(pending.popleft())
+                    worker.send(pending.popleft(), self._news(worker))
             busy = [w for w in self._workers if w.job is not None]
             now = time.monotonic()
             timeout = min(self._deadline(w) for w in busy) - now
@@ -316,6 +346,8 @@ class _Pool:
                     result = self._over_time(worker)
                 if result is not None:
                     worker.job = None
+                    if result.facts:
+                        self._facts.append((worker, result.facts))
                     yield result
 
     def _replace(self, worker: _Worker) -> _Worker:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import dataclass
 
-CATALOG_FILE = "rule_catalog.json"
+from tensorlint.locations import CATALOG_FILE, catalog_entries  # noqa: F401 - CATALOG_FILE re-exported
+
 _TYPES = {"bool": bool, "int": int, "float": float, "str": str, "list": list}
 
 
@@ -41,9 +41,6 @@ class RuleInfo:
 @functools.cache
 def all_rules() -> tuple[RuleInfo, ...]:
     """Every rule, sorted by code (the registry's order)."""
-    # a plain read: importlib.resources costs more than the file (the package is never zipped)
-    with open(os.path.join(os.path.dirname(__file__), "data", CATALOG_FILE), encoding="utf-8") as handle:
-        text = handle.read()
     return tuple(
         RuleInfo(
             code=entry["code"],
@@ -57,7 +54,7 @@ def all_rules() -> tuple[RuleInfo, ...]:
                 for key, spec in entry["options"].items()
             },
         )
-        for entry in json.loads(text)
+        for entry in catalog_entries()
     )
 
 

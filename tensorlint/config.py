@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tensorlint.errors import UsageError
+from tensorlint.locations import CONFIG_NAMES  # noqa: F401 - re-exported
 
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude", "extend-module-bases")
 _BOOL_KEYS = ("force-exclude", "respect-gitignore")
@@ -21,9 +22,6 @@ _STR_KEYS = ("target-torch-version", "cache-dir", "extend")
 _NUMBER_KEYS = ("file-timeout",)
 DEFAULT_FILE_TIMEOUT = 5.0  # seconds of CPU time per file (per 100 KB of source)
 _TABLE_KEYS = ("per-file-ignores",)
-# In one folder the first of these that exists wins, as ruff prefers .ruff.toml >
-# ruff.toml > pyproject.toml; a pyproject.toml counts only with a [tool.tensorlint] table.
-CONFIG_NAMES = (".tensorlint.toml", "tensorlint.toml", "pyproject.toml")
 
 # `tensorlint config`: every setting, its type, default and what it does.
 SETTINGS: dict[str, tuple[str, str, str]] = {

@@ -14,14 +14,13 @@ same (tests/test_startup.py checks both agree byte for byte).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 from tensorlint import __version__
 from tensorlint.cache import CACHE_DIR_NAME, Stamps, content_key, entry_for, settings_key
+from tensorlint.locations import CONFIG_NAMES, default_codes
 
-_CONFIG_NAMES = (".tensorlint.toml", "tensorlint.toml", "pyproject.toml")  # as config.CONFIG_NAMES
 # UTF-16/32 text can hold `torch` without the bytes (source.wide_bom: the full path checks it)
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 _SEVERITIES = ("error", "warning", "info")
@@ -167,7 +166,7 @@ def _configured(cwd: str) -> bool:
     mentions tensorlint."""
     folder = cwd
     while True:
-        for name in _CONFIG_NAMES:
+        for name in CONFIG_NAMES:
             path = os.path.join(folder, name)
             if os.path.isfile(path):
                 if name != "pyproject.toml":
@@ -188,9 +187,7 @@ def _entries(folder: str) -> dict | None:
     """The cache's entries for the default settings, as `tensorlint check` keys them."""
     from tensorlint.cache import read_signed
 
-    with open(os.path.join(os.path.dirname(__file__), "data", "rule_catalog.json"), encoding="utf-8") as handle:
-        enabled = sorted(rule["code"] for rule in json.load(handle) if rule["default"])
-    key = settings_key(enabled, (), (), None)  # commands/check.py: no options, bases or target version
+    key = settings_key(default_codes(), (), (), None)  # commands/check.py: no options, bases or target version
     entries = read_signed(os.path.join(folder, f"v{__version__}-{key}.json"), "entries")
     return entries if isinstance(entries, dict) else None
 

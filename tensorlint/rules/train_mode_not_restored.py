@@ -43,8 +43,10 @@ class TrainModeNotRestored(Rule):
     helper of this or another project file), `.eval()` followed by
     `return`/`break`/`raise` in the same block, a helper that starts with
     `model.train()` itself (its steps run in training mode whatever the caller did),
-    and loops that hand the model to a function whose code is not in the project and
-    whose name says it may train it.
+    a training helper that calls `model.eval()` itself, unconditionally, before its
+    steps (linear probing on a frozen backbone trains in eval mode on purpose), and
+    loops that hand the model to a function whose code is not in the project and whose
+    name says it may train it.
 
     ## Why is this bad?
     After the first evaluation the model stays in eval mode, so from the second epoch
@@ -168,6 +170,8 @@ class TrainModeNotRestored(Rule):
                         continue
                     if not self._trains(frame, loop, model):
                         continue  # no optimizer step on it (an EMA copy evaluated in the loop)
+                    if self._trains_in_eval_on_purpose(frame, loop, model):
+                        continue
                     if self._restored(frame, loop, model, site):
                         continue
                     if self.ctx.grad.exits_after(point):
@@ -219,6 +223,36 @@ class TrainModeNotRestored(Rule):
                     continue
                 if any(s.point.frame is target and self._proven_step(s, None) for s in self._steps):
                     return True
+        return False
+
+    def _trains_in_eval_on_purpose(self, frame: Frame, loop: cst.CSTNode, model: str) -> bool:
+        """The loop's training helper puts the model into eval mode itself before its
+        steps (linear probing on a frozen backbone, moco's `main_lincls.py`): every
+        iteration trains in eval mode whatever the rest of the loop does, by choice."""
+        calls = self.ctx.calls
+        for site in calls.sites.get(frame, ()):
+            if loop not in site.point.loops or not site.passes(model):
+                continue
+            targets = calls.targets(site)
+            if not targets:
+                summary = None if site.starred else calls.project_effect(site, model)
+                if summary is not None and summary.get("trains") and summary.get("first") == "eval":
+                    return True
+                continue
+            for target in targets:
+                param = calls.parameter_for(site, target, model)
+                if param is None or not self._forwards_in(target, None, param):
+                    continue
+                steps = [s.point for s in self._steps if s.point.frame is target and self._proven_step(s, None)]
+                events = target.events_for(param)
+                if not steps or not events or any(e.kind != "eval" for e in events):
+                    continue
+                if all(
+                    not e.point.loops and e.point.inside(step) and e.point.index < step.index
+                    for e in events
+                    for step in steps
+                ):
+                    return True  # switched up front, unconditionally: the helper's fixed choice
         return False
 
     def _eval_sites(self, frame: Frame, loop: cst.CSTNode):

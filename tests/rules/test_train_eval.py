@@ -924,6 +924,38 @@ def fit(model, opt, loader, val):
     assert "`validate()` leaves `model` in eval mode" in diag.message
 
 
+def test_tl104_training_helper_that_chooses_eval_mode_itself():
+    # moco main_lincls.py: linear probing on a frozen backbone trains in eval mode on
+    # purpose; the training helper itself calls `model.eval()` before its steps, so no
+    # iteration could ever train in training mode whatever validate() does
+    code = NET + """
+def train(loader, model, criterion, optimizer):
+    model.eval()
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+def validate(loader, model):
+    model.eval()
+    with torch.no_grad():
+        return sum(model(x).sum() for x, _ in loader)
+
+def main(loader, val):
+    model = Net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(10):
+        train(loader, model, F.cross_entropy, optimizer)
+        validate(val, model)
+"""
+    assert tl(code, "TL104") == []
+    # twin: the training helper does not set the mode itself -> validate() leaves it in eval
+    twin = code.replace("    model.eval()\n    for x, y in loader:", "    for x, y in loader:")
+    assert twin != code
+    assert tl(twin, "TL104") == [31]
+
+
 def test_tl104_methods_of_a_trainer_class():
     code = NET + """
 class Trainer:

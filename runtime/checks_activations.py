@@ -43,10 +43,13 @@ def saturation(layer: dict, opts: Options) -> Finding | None:
     )
 
 
-def dead_units(layer: dict, opts: Options) -> Finding | None:
+def dead_units(layer: dict, opts: Options, distinct_rows: int | None = None) -> Finding | None:
+    """``distinct_rows``: distinct model-input rows the sampled forwards saw (None: the input held no tensor)."""
     frac = layer.get("dead_fraction")
     if frac is None or frac <= opts.dead_layer_fraction:
         return None
+    if distinct_rows is not None and distinct_rows < opts.dead_min_rows:
+        return None  # a few repeated inputs say nothing about how often a unit is active
     name = layer.get("activation_name") or ""
     head = f"{layer['dead_units']} of {layer['units']} units ({_where(layer)}) were positive less than {opts.dead_unit_activity:.0%} of the time"
     if zero_gradient_when_negative(name):
@@ -71,6 +74,7 @@ def dead_units(layer: dict, opts: Options) -> Finding | None:
             "threshold": opts.dead_layer_fraction,
             "examples": layer["dead_examples"],
             "sampled_calls": layer["calls"],
+            "distinct_input_rows": distinct_rows,
         },
         count=layer["calls"],
     )
@@ -225,10 +229,17 @@ def non_finite(layers: list[dict], inputs: NonFiniteInputs | None = None) -> Fin
     return Finding("non-finite", module, "error", message, details, count=first["nonfinite_calls"])
 
 
-def activation_findings(layers: list[dict], opts: Options, inputs: NonFiniteInputs | None = None) -> list[Finding]:
+def activation_findings(
+    layers: list[dict], opts: Options, inputs: NonFiniteInputs | None = None, distinct_rows: int | None = None
+) -> list[Finding]:
     # A layer that produced NaN/Inf is reported once, as non-finite: NaN is neither positive nor
     # saturated, so its dead-unit and saturation figures are consequences, not causes.
     healthy = [layer for layer in layers if not layer["nonfinite_calls"]]
-    out = [f for layer in healthy for check in (saturation, dead_units, bn_mismatch) if (f := check(layer, opts))]
+    out = [
+        f
+        for layer in healthy
+        for f in (saturation(layer, opts), dead_units(layer, opts, distinct_rows), bn_mismatch(layer, opts))
+        if f
+    ]
     nf = non_finite(layers, inputs)
     return out + ([nf] if nf else [])

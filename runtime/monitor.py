@@ -159,8 +159,7 @@ def attention_peaks(q: Any, k: Any, mask: Any, is_causal: bool, scale: float | N
         ks = ks.repeat_interleave(qs.shape[1] // ks.shape[1], dim=1)  # grouped-query attention
     logits = torch.matmul(qs, ks.transpose(-2, -1)).mul_(scale if scale is not None else q.shape[-1] ** -0.5)
     if is_causal:
-        i = torch.arange(0, L, r_step, device=q.device)[:, None]
-        logits.masked_fill_(torch.arange(S, device=q.device)[None, :] > i, -math.inf)
+        logits.masked_fill_(_causal_mask(L, r_step, S, q.device), -math.inf)
     if isinstance(mask, torch.Tensor):
         m = torch.broadcast_to(mask, (*q.shape[:-2], L, S))[::b_step, ..., ::r_step, :]
         if m.dtype == torch.bool:
@@ -168,8 +167,26 @@ def attention_peaks(q: Any, k: Any, mask: Any, is_causal: bool, scale: float | N
         else:
             logits.add_(m.float())
     top = logits.amax(-1, keepdim=True)
-    peaks = torch.exp(top - torch.logsumexp(logits, -1, keepdim=True))
+    # The largest probability of a row, max(softmax) = 1 / sum(exp(logits - max)): logsumexp's own
+    # shift, without computing the maximum twice.
+    peaks = logits.sub_(top).exp_().sum(-1, keepdim=True).reciprocal_()
     return torch.where(torch.isfinite(top), peaks, 0.0)  # fully masked rows say nothing
+
+
+_CAUSAL: dict[tuple, torch.Tensor] = {}
+
+
+def _causal_mask(L: int, r_step: int, S: int, device: torch.device) -> torch.Tensor:
+    """True above the diagonal for query rows 0, r_step, 2 r_step... (cached: the shapes repeat every forward)."""
+    key = (L, r_step, S, device)
+    found = _CAUSAL.get(key)
+    if found is None:
+        if len(_CAUSAL) > 32:
+            _CAUSAL.clear()
+        with torch.inference_mode(False):
+            i = torch.arange(0, L, r_step, device=device)[:, None]
+            found = _CAUSAL[key] = torch.arange(S, device=device)[None, :] > i
+    return found
 
 
 def lstm_gate_preactivations(lstm: nn.Module, args: tuple, output: Any, positions: int = 256) -> torch.Tensor | None:
@@ -296,8 +313,9 @@ class Monitor:
         ]
         if self._grads is not None:
             self._handles.append(register_optimizer_step_pre_hook(self._before_optimizer_step))
-        if self.options.profile_input:  # the only per-module hook: global pre-hooks never see keyword arguments
-            self._handles.append(self.model.register_forward_pre_hook(self._root_inputs, with_kwargs=True))
+        # The only per-module hook (global pre-hooks never see keyword arguments): it profiles the
+        # model's input and counts its distinct rows (dead-units needs several).
+        self._handles.append(self.model.register_forward_pre_hook(self._root_inputs, with_kwargs=True))
 
     def detach(self) -> None:
         """Remove every hook and the mode; safe to call twice and after an exception."""
@@ -401,14 +419,19 @@ class Monitor:
 
         Read before the forward runs, so an in-place forward cannot hide where a NaN came from.
         """
-        with _no_torch_function():
-            tensors = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point() and a.numel()]
-            if not tensors:
-                nested = first_float_tensor(args)
-                tensors = [] if nested is None else [nested]
-            with self._lock:
-                for x in tensors:
-                    self._guard(self._store(x).observe_input, 2 * info.order, x)  # even: an input
+        tensors = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point() and a.numel()]
+        if not tensors:
+            nested = first_float_tensor(args)
+            if nested is None:
+                return
+            tensors = [nested]
+        index = 2 * info.order  # even: an input
+        with self._lock, _no_torch_function():
+            for x in tensors:
+                try:
+                    self._store(x).observe_input(index, x)
+                except Exception as exc:  # noqa: BLE001 - diagnostics never break the user's forward
+                    self._internal(exc)
 
     def _post_hook(self, module: nn.Module, args: tuple, output: Any) -> None:
         if _compiling():
@@ -509,9 +532,11 @@ class Monitor:
                 x = first_float_tensor(args)
                 if x is None:
                     x = _first_integer_tensor(args)
-                if x is not None and self.options.profile_input:
+                if x is not None:
                     with self._lock:
-                        self._observe(t, info.name, INPUT, None, x)
+                        if self.options.profile_input:
+                            self._observe(t, info.name, INPUT, None, x)
+                        self._guard(self._store(x).observe_rows, x)
             self._watch_inputs(t, info, args)
 
     def _compiled_after(self, t: _ThreadState, root: nn.Module, output: Any) -> None:
@@ -562,7 +587,9 @@ class Monitor:
                     x = _first_integer_tensor((*args, *kwargs.values()))
                 if x is not None:
                     with self._lock:
-                        self._observe(t, t.stack[0].name, INPUT, None, x)
+                        if self.options.profile_input:
+                            self._observe(t, t.stack[0].name, INPUT, None, x)
+                        self._guard(self._store(x).observe_rows, x)
         except Exception as exc:  # noqa: BLE001 - never break the user's forward
             self._internal(exc)
 
@@ -725,9 +752,19 @@ class Monitor:
         self, t: _ThreadState, module: str, function: str, act: Activation | None, x: torch.Tensor
     ) -> tuple[StatStore, int]:
         with self._lock:
-            store, slot = self._slot(t, module, function, act, x)
+            store = self._stores.get(x.get_device())
+            site = (module, function)
+            occurrence = t.occurrence.get(site, 0)
+            t.occurrence[site] = occurrence + 1
+            slot = None if store is None else store.index.get((module, function, occurrence))
+            if slot is None:  # a call site seen for the first time (on this device)
+                t.occurrence[site] = occurrence
+                store, slot = self._slot(t, module, function, act, x)
             with _no_torch_function():  # x is detached: autograd records nothing, no no_grad needed
-                self._guard(store.observe, slot, x.detach())
+                try:
+                    store.observe(slot, x.detach() if x.requires_grad else x)
+                except Exception as exc:  # noqa: BLE001 - diagnostics never break the user's forward
+                    self._internal(exc)
         if act is not None and act.kind == "softmax":
             t.softmax_outputs[id(x)] = (store, slot)
         return store, slot
@@ -838,7 +875,10 @@ class Monitor:
             if isinstance(tracked, torch.Tensor):
                 layer["bn_batches_tracked"] = int(tracked)  # report time: the one place the monitor syncs
         with self._lock:
-            findings = activation_findings(list(prof.layers.values()), self.options, self._input_origins())
+            distinct = [n for store in self._stores.values() if (n := store.distinct_rows()) is not None]
+            findings = activation_findings(
+                list(prof.layers.values()), self.options, self._input_origins(), max(distinct) if distinct else None
+            )
             findings += self._modes.findings()
         if self.reference is not None:
             findings += drift_findings(prof, self.reference, self.options)

@@ -30,6 +30,12 @@ class Options:
     dead_layer_fraction: float = 0.5
     # dead-units needs per-unit counts, so it reads up to this many elements per layer.
     max_unit_elements: int = 8192
+    # ... and is judged only once the sampled forwards saw this many distinct model-input rows:
+    # a unit positive on half of all inputs looks dead on n distinct ones with probability 2^-n,
+    # so on one repeated row about half of a healthy layer looks dead (the rule's threshold);
+    # with 4 rows a unit looks dead with probability 1/16, and more than half of 32 such units
+    # at once with probability about 1e-12 (see docs/runtime.md).
+    dead_min_rows: int = 4
     # drift: PSI conventions (< 0.1 stable, 0.1-0.25 moderate, > 0.25 major).
     psi_moderate: float = 0.1
     psi_major: float = 0.25
@@ -80,6 +86,8 @@ class Options:
             raise ValueError("every must be >= 1")
         if self.max_elements < 16:
             raise ValueError("max_elements must be >= 16")
+        if self.dead_min_rows < 1:
+            raise ValueError("dead_min_rows must be >= 1")
         if self.grad_every < 1:
             raise ValueError("grad_every must be >= 1")
         if self.loss_history < 2 * self.loss_window + 1:

@@ -186,3 +186,47 @@ def test_resnet_forgotten_eval_is_one_row():
     data = report.to_dict()
     assert len(data["findings"]) == 1 and len(data["findings"][0]["details"]["per_module"]) == 20
     assert len(data["details"]) == 20
+
+
+class _Gate(nn.Module):
+    """Holds each thread inside the forward until the other one got there too."""
+
+    def __init__(self, barrier):
+        super().__init__()
+        self.barrier = barrier
+
+    def forward(self, x):
+        if self.barrier is not None:
+            self.barrier.wait(timeout=30)
+        return x
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_two_threads_sampling_one_layer_lose_no_update(overlap):
+    # Both threads stage a row for layer "0" before either forward ends: the first to end
+    # merges both rows into the one accumulator slot. Every staged value must be counted.
+    forwards = 20
+    model = nn.Sequential(nn.Linear(8, 16), _Gate(threading.Barrier(2) if overlap else None), nn.Linear(16, 4)).eval()
+    errors: list[BaseException] = []
+
+    def serve():
+        try:
+            with torch.no_grad():
+                for _ in range(forwards):
+                    model(torch.randn(4, 8))
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    with Monitor(model, every=1) as mon:
+        threads = [threading.Thread(target=serve) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors and not mon.internal_errors, (errors, mon.internal_errors)
+    layers = mon.profile().layers
+    for name, width in (("0", 16), ("2", 4)):
+        assert layers[name]["calls"] == 2 * forwards
+        assert layers[name]["samples"] == 2 * forwards * 4 * width
+        assert layers[name]["count"] == layers[name]["samples"], (name, layers[name]["count"])
+        assert sum(c for _, c in layers[name]["hist"]) == layers[name]["samples"]

@@ -107,6 +107,46 @@ def test_dead_units(bias, expected):
         assert found[0].module == "1" and found[0].details["dead_units"] == 32 and found[0].details["units"] == 32
 
 
+@pytest.mark.parametrize("distinct", [False, True])
+def test_dead_units_needs_several_distinct_inputs(distinct):
+    # One repeated input row says nothing about how often a unit is active: about half of a
+    # freshly initialised ReLU layer is negative on any single input (20 of 32 units here).
+    torch.manual_seed(13)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4)).eval()
+    row = torch.randn(1, 8)
+    gen = torch.Generator().manual_seed(1)
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        for _ in range(16):
+            model(torch.randn(1, 8, generator=gen) if distinct else row.clone())
+    layer = mon.profile().layers["1"]
+    assert layer["units"] == 32
+    if not distinct:
+        assert layer["dead_fraction"] > 0.5  # what a single input row looks like
+        assert not mon.report().by_kind("dead-units")
+    else:
+        assert layer["dead_fraction"] < 0.5 and not mon.report().by_kind("dead-units")
+
+
+def test_dead_units_still_found_on_a_repeated_batch_of_distinct_rows():
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU())
+    with torch.no_grad():
+        model[0].bias.fill_(-50.0)
+    batch = torch.randn(4, 8)  # 4 distinct rows, the minimum
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        for _ in range(3):
+            model(batch)
+    assert only(mon.report(), "dead-units").details["distinct_input_rows"] == 4
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        for _ in range(3):
+            model(batch[:3])  # 3 distinct rows: too few to judge
+    assert not mon.report().by_kind("dead-units")
+    with Monitor(model, every=1) as mon, torch.inference_mode():
+        model(batch)
+        for _ in range(70):  # the ring of the latest 64 row fingerprints wraps: the 4 seen before still count
+            model(batch[:1])
+    assert only(mon.report(), "dead-units").details["distinct_input_rows"] == 4
+
+
 def test_dead_units_counts_conv_channels_and_partial_death_is_silent():
     conv = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
     with torch.no_grad():

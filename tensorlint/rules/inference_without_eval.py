@@ -98,7 +98,11 @@ class InferenceWithoutEval(Rule):
     of those, through its submodules in this file and the project, or whose every
     dropout is built with `p=0` (a literal at the construction site, a module-level
     constant, or a key of a module-level dict literal that is never changed:
-    `GPTModel({"drop_rate": 0.0, ...})`), as `eval()` would change nothing
+    `GPTModel({"drop_rate": 0.0, ...})`), or a `transformers` architecture whose
+    configuration defaults every dropout to 0 (Llama, Mistral, Mixtral, Qwen2/3, Gemma
+    1-3, Phi, Phi-3, Falcon, GPT-NeoX, OLMo 1-2) built from a config written in the same
+    function that sets no dropout and is not changed afterwards
+    (`LlamaForCausalLM(LlamaConfig(hidden_size=64))`), as `eval()` would change nothing
     (`semantics/mode_free.py`); Monte-Carlo dropout after an explicit `.train()` with no
     training step in between: a function named for sampling (`mc_predict`), a loop
     that feeds the model the same input on every pass (`for _ in range(100):

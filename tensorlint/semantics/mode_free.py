@@ -21,6 +21,11 @@ Proof, never a guess: the answer is True only when every piece is seen.
   changed binds `cfg["drop_rate"]`. A name or lookup that cannot be followed is
   unknown, and an unknown dropout rate is not mode-free.
 
+- A `transformers` model of an architecture whose configuration defaults every
+  dropout to 0 (`ZERO_DROPOUT_TRANSFORMERS`: Llama, Mistral, Qwen, Gemma, Phi-3...),
+  built from a config call of the same function that sets no rate but a literal 0 and
+  is otherwise only read (`LlamaForCausalLM(LlamaConfig(hidden_size=64))`).
+
 Classes imported from other files are not followed (unknown): the answer stays "not
 provably mode-free", so the rules keep reporting.
 """
@@ -71,6 +76,42 @@ _OPAQUE_METHODS = frozenset(
 )
 
 
+# `transformers` architectures whose configuration classes default every dropout (and
+# router noise) rate to 0 and whose modelling code reads `self.training` only to apply
+# those rates (checked against transformers 5.x: `configuration_<arch>.py`,
+# `modeling_<arch>.py`). Architecture prefix -> its config classes. GPT-2, BERT, T5, ViT
+# and the like default to 0.1 and are not listed.
+ZERO_DROPOUT_TRANSFORMERS = {
+    "Llama": ("LlamaConfig",),
+    "Mistral": ("MistralConfig",),
+    "Mixtral": ("MixtralConfig",),
+    "Qwen2": ("Qwen2Config",),
+    "Qwen3": ("Qwen3Config",),
+    "Qwen3Moe": ("Qwen3MoeConfig",),
+    "Gemma": ("GemmaConfig",),
+    "Gemma2": ("Gemma2Config",),
+    "Gemma3": ("Gemma3Config", "Gemma3TextConfig"),
+    "Phi": ("PhiConfig",),
+    "Phi3": ("Phi3Config",),
+    "Falcon": ("FalconConfig",),
+    "GPTNeoX": ("GPTNeoXConfig",),
+    "Olmo": ("OlmoConfig",),
+    "Olmo2": ("Olmo2Config",),
+}
+# Model heads of those architectures that add no dropout of their own (a
+# `...ForSequenceClassification` head may add a classifier dropout).
+_TRANSFORMERS_HEADS = ("ForCausalLM", "Model", "ForConditionalGeneration")
+_RATE_KEYWORD = re.compile(r"drop|jitter|noise", re.IGNORECASE)
+
+
+def _transformers_arch(name: str) -> str | None:
+    """`Qwen3MoeForCausalLM` -> "Qwen3Moe" (the longest listed architecture prefix)."""
+    for head in _TRANSFORMERS_HEADS:
+        if name.endswith(head) and name[: -len(head)] in ZERO_DROPOUT_TRANSFORMERS:
+            return name[: -len(head)]
+    return None
+
+
 class ModeFree:
     """Answers "is the model this call builds provably mode-free?" for one file."""
 
@@ -83,6 +124,9 @@ class ModeFree:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             self.tree = None
         self.imports: dict[str, str] = _imports(self.tree) if self.tree is not None else {}
+        # imports of the function whose construction is being judged (`from transformers
+        # import LlamaForCausalLM` inside a test function); set by model_is_mode_free
+        self.scope_imports: dict[str, str] = {}
         self.classes: dict[str, list[ast.ClassDef]] = {}
         self._consts: dict[str, object] = {}
         self._updates: dict[str, list[ast.expr]] = {}  # constant dict -> its top-level `.update(...)` arguments
@@ -153,7 +197,7 @@ class ModeFree:
             expr = expr.value
         if not isinstance(expr, ast.Name):
             return None
-        head = self.imports.get(expr.id)
+        head = self.imports.get(expr.id) or self.scope_imports.get(expr.id)
         if head is None:
             if expr.id in self.classes:
                 head = expr.id
@@ -247,6 +291,8 @@ class ModeFree:
             return False
         if qualname.startswith("torch.nn.") and qualname.count(".") == 2:
             return self._torch_layer(qualname[9:], expr, env, local, depth)
+        if qualname.startswith("transformers."):
+            return self._transformers_model(qualname.rsplit(".", 1)[-1], expr, env, local, depth)
         classes = self._classes_of(func)
         return classes is not None and self.class_call(classes, expr, env, depth)
 
@@ -278,6 +324,50 @@ class ModeFree:
                     return False
             return True
         return False
+
+    def _transformers_model(self, name: str, call: ast.Call, env: dict, local, depth: int) -> bool:
+        """`LlamaForCausalLM(config)`: a `transformers` architecture whose configuration
+        defaults every dropout to 0 (`ZERO_DROPOUT_TRANSFORMERS`), built from a config
+        written in the same function whose dropout keywords, if any, are literal 0."""
+        arch = _transformers_arch(name)
+        if arch is None or len(call.args) + len(call.keywords) != 1:
+            return False
+        config = call.args[0] if call.args else call.keywords[0].value
+        if call.keywords and call.keywords[0].arg != "config":
+            return False
+        if isinstance(config, ast.Name) and local is not None and len(local.get(config.id, ())) == 1:
+            config = local[config.id][0]
+        return self._zero_dropout_config(config, ZERO_DROPOUT_TRANSFORMERS[arch], env, depth + 1)
+
+    def _zero_dropout_config(self, expr: ast.expr, names: tuple, env: dict, depth: int) -> bool:
+        """`LlamaConfig(hidden_size=64, ...)`: one of the config classes `names` (or the
+        nested config of another zero-dropout architecture), every keyword that sets a
+        dropout or noise rate a literal 0, no `**kwargs`."""
+        if depth > _MAX_DEPTH or not isinstance(expr, ast.Call):
+            return False
+        qualname = self.qualify(expr.func)
+        if qualname is None or not qualname.startswith("transformers.") or qualname.rsplit(".", 1)[-1] not in names:
+            return False
+        for kw in expr.keywords:
+            if kw.arg is None:
+                return False  # `**kwargs`: any rate may be set
+            if _RATE_KEYWORD.search(kw.arg) and not self._zero(kw.value, env, default=1.0):
+                return False
+            if kw.arg.endswith("config") and not self._nested_config(kw.value, env, depth):
+                return False  # `vision_config=...`: its rates count too
+        # positional arguments: only nested configs (`Gemma3Config(Gemma3TextConfig(...))`);
+        # anything else may be a rate
+        return all(self._nested_config(arg, env, depth) for arg in expr.args)
+
+    def _nested_config(self, expr: ast.expr, env: dict, depth: int) -> bool:
+        if isinstance(expr, ast.Constant) and expr.value is None:
+            return True  # the architecture's own defaults
+        if not isinstance(expr, ast.Call):
+            return False
+        qualname = self.qualify(expr.func)
+        last = qualname.rsplit(".", 1)[-1] if qualname else ""
+        names = next((n for n in ZERO_DROPOUT_TRANSFORMERS.values() if last in n), None)
+        return names is not None and self._zero_dropout_config(expr, names, env, depth + 1)
 
     def _zero(self, arg: ast.expr | None, env: dict, default: float) -> bool:
         value = default if arg is None else self.value(arg, env)
@@ -558,21 +648,69 @@ def _local_values(func) -> dict[str, list[ast.expr]]:
     return {k: [v for v in vs if not (isinstance(v, (ast.List, ast.Tuple)) and not v.elts)] for k, vs in found.items() if k not in spoiled}
 
 
-def model_is_mode_free(analysis: ModeFree, call_source: str, shadowed=()) -> bool:  # noqa: D103
+def model_is_mode_free(  # noqa: D103
+    analysis: ModeFree, call_source: str, shadowed=(), configs=None, scope_imports=None
+) -> bool:
     """The model built by the call written `call_source` (in the checked file) is
     provably mode-free. `shadowed`: names local to the function the call is in, whose
-    values are unknown here."""
+    values are unknown here. `configs`: name -> source of the one call that name is
+    assigned in that function and never changed (`config = LlamaConfig(...)`), for
+    models built from a configuration object."""
     if analysis.tree is None:
         return False
     try:
         expr = ast.parse(call_source.strip(), mode="eval").body
+        local = {name: [ast.parse(text.strip(), mode="eval").body] for name, text in (configs or {}).items()}
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     env = {name: _UNKNOWN for name in shadowed}
+    analysis.scope_imports = dict(scope_imports or {})
     try:
-        return analysis.construction(expr, env)
+        return analysis.construction(expr, env, local)
     except RecursionError:
         return False  # unprovable, never a crash
+    finally:
+        analysis.scope_imports = {}
+
+
+def _config_values(ctx, scope, values) -> dict[str, str]:
+    """Names the model constructions `values` pass as a lone argument
+    (`LlamaForCausalLM(config)`) that `scope` assigns exactly once, from a call, and
+    otherwise only reads (`config.hidden_size`) or hands to a class (`Net(config)`);
+    any other use (`config.x = ...`, `config.update(...)`, `config[...]`,
+    `patch(config)`) may change it and is not followed. Name -> source of that call."""
+    wanted = set()
+    for value in values:
+        root = value
+        while type(root).__name__ == "Call" and type(root.func).__name__ == "Attribute" and root.func.attr.value in _NEUTRAL:
+            root = root.func.value
+        if type(root).__name__ == "Call" and len(root.args) == 1 and type(root.args[0].value).__name__ == "Name":
+            wanted.add(root.args[0].value.value)
+    if not wanted:
+        return {}
+    code = ctx.module.code_for_node(scope.node)
+    found = {}
+    for name in wanted:
+        bindings = scope.bindings.get(name) or ()
+        if len(bindings) != 1 or bindings[0].kind != "assign" or type(bindings[0].value).__name__ != "Call":
+            continue
+        if all(_plain_use(code, m.start(), m.end()) for m in re.finditer(rf"(?<![\w.]){re.escape(name)}\b", code)):
+            found[name] = ctx.module.code_for_node(bindings[0].value)
+    return found
+
+
+_ASSIGNED = re.compile(r"\s*=(?!=)")
+_READ = re.compile(r"\s*\.\s*\w+\b(?!\s*(?:=(?!=)|[-+*/%&|^@<>]+=|[.(\[]))")
+_LONE_ARGUMENT_OF_CLASS = re.compile(r"\b[A-Z]\w*\(\s*$")
+
+
+def _plain_use(code: str, start: int, end: int) -> bool:
+    """The occurrence code[start:end] of a config name is its assignment, a read of one
+    of its attributes, or the lone argument of a class (`LlamaForCausalLM(config)`)."""
+    rest = code[end:]
+    if _ASSIGNED.match(rest) or _READ.match(rest):
+        return True
+    return bool(re.match(r"\s*\)", rest)) and bool(_LONE_ARGUMENT_OF_CLASS.search(code[max(0, start - 200) : start]))
 
 
 _ANALYSES: dict[int, tuple] = {}  # id(module) -> (module, analysis); a few files at a time
@@ -617,4 +755,12 @@ def name_is_mode_free(ctx, name: str, scope) -> bool:
     project = ctx.project if getattr(ctx.project, "index", None) is not None else None
     analysis = analysis_for(ctx.module, project)
     shadowed = () if scope.kind == "module" else tuple(scope.bindings)
-    return all(model_is_mode_free(analysis, ctx.module.code_for_node(v), shadowed) for v in values)
+    configs = _config_values(ctx, scope, values)
+    imports = {}
+    if scope.kind != "module":
+        for local, found in scope.bindings.items():
+            if len(found) == 1 and found[0].kind == "import" and found[0].qualname:
+                imports[local] = found[0].qualname
+    return all(
+        model_is_mode_free(analysis, ctx.module.code_for_node(v), shadowed, configs, imports) for v in values
+    )

@@ -637,6 +637,38 @@ def main(cfg, loader):
     assert tl(code, "TL103") == []
 
 
+def test_tl103_transformers_architecture_whose_dropouts_default_to_zero():
+    # litgpt tests/test_model.py: `LlamaForCausalLM(LlamaConfig(...))` compared with the
+    # project's model under inference_mode; Llama/Mistral/Qwen/Gemma/Phi3/Falcon/GPTNeoX
+    # configs default every dropout to 0.0, so eval() would change nothing
+    code = HEADER + """
+from transformers import LlamaConfig, LlamaForCausalLM
+
+@torch.inference_mode()
+def test_llama(x):
+    from transformers.models.gemma3 import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3TextConfig
+    config = LlamaConfig(vocab_size=10, hidden_size=8, num_hidden_layers=2, attention_dropout=0.0)
+    assert config.hidden_size == 8
+    model = LlamaForCausalLM(config).to("cpu")
+    nested = Gemma3Config(Gemma3TextConfig(vocab_size=10, hidden_size=8))
+    other = Gemma3ForConditionalGeneration(nested)
+    return model(x)["logits"], other(x)["logits"]
+"""
+    assert tl(code, "TL103") == []
+    # twins, each reported: a dropout set in the config, the config changed afterwards,
+    # `**kwargs`, an architecture whose dropouts default to 0.1, a classification head
+    twins = [
+        code.replace("attention_dropout=0.0", "attention_dropout=0.1"),
+        code.replace("    assert config.hidden_size == 8\n", "    config.attention_dropout = 0.1\n"),
+        code.replace("num_hidden_layers=2, attention_dropout=0.0", "**kw"),
+        code.replace("LlamaConfig", "GPT2Config").replace("LlamaForCausalLM", "GPT2LMHeadModel"),
+        code.replace("LlamaForCausalLM", "LlamaForSequenceClassification"),
+    ]
+    for twin in twins:
+        assert twin != code
+        assert tl(twin, "TL103") == [15], twin
+
+
 def test_tl103_negatives():
     code = NET + """
 import transformers

@@ -69,7 +69,10 @@ class DropoutTrainingDefault(Rule):
     eval/inference/test time", "keep dropout on" or "uncertainty", a docstring saying
     dropout is always on, or a function or class named for it (`MCDropout`,
     `mc_forward`, `enable_dropout`, Tacotron 2's `Prenet`). The fix would switch such
-    dropout off.
+    dropout off. Nor is a dropout in a method other than `forward` that runs only with
+    autograd off (`@torch.no_grad()` on a sampler) at a rate that is a parameter of that
+    method (`p_sample(..., noise_dropout=0.)` in stable-diffusion): each caller asks for
+    it explicitly.
 
     ## Options
     - `safe-fix-methods` (list of method names, default `["forward"]`).
@@ -105,6 +108,8 @@ class DropoutTrainingDefault(Rule):
             return  # `if self.training:` / `... if self.training else x`: the mode is handled
         if default and dropout_always_on(guards, node):
             return  # "MC dropout", "always on": the default training=True is the point
+        if default and self._per_call_rate_at_inference(node, method):
+            return
         function = qualname.rsplit(".", 1)[-1]
         if default:
             message = (
@@ -128,3 +133,21 @@ class DropoutTrainingDefault(Rule):
                 Applicability.SAFE if safe else Applicability.UNSAFE,
             ),
         )
+
+    def _per_call_rate_at_inference(self, node: cst.Call, method) -> bool:
+        """A method other than `forward` that only runs with autograd off (`@torch.no_grad()`
+        on a sampler) and drops at a rate its caller passes (`p=noise_dropout`, a
+        parameter of the method): the caller asks for the dropout on each call
+        (stable-diffusion's `p_sample(noise_dropout=...)`), so it is not a training-time
+        dropout left on by mistake."""
+        if method.name in self.settings["safe-fix-methods"] or not self.ctx.grad.grad_disabled():
+            return False
+        rate = call_argument(node, 1, "p")
+        if not isinstance(rate, cst.Arg) or type(rate.value) is not cst.Name:
+            return False
+        name = rate.value.value
+        params = method.func.params
+        if not any(p.name.value == name for p in (*params.posonly_params, *params.params, *params.kwonly_params)):
+            return False
+        bindings = self.ctx.scopes.lookup(name)
+        return bool(bindings) and all(b.kind == "param" for b in bindings)

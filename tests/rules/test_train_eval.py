@@ -314,6 +314,32 @@ def free_function(x):
     assert codes(code, select=("TL101",)) == []
 
 
+def test_tl101_per_call_rate_in_an_inference_only_method():
+    # stable-diffusion ldm/models/diffusion/ddpm.py: `p_sample(..., noise_dropout=0.)`
+    # under `@torch.no_grad()` drops sampling noise at the rate its caller asks for;
+    # `training=self.training` would switch the sampling option off in eval mode
+    code = HEADER + """
+class Diffusion(nn.Module):
+    @torch.no_grad()
+    def p_sample(self, x, temperature=1.0, noise_dropout=0.0):
+        noise = torch.randn_like(x) * temperature
+        if noise_dropout > 0.0:
+            noise = torch.nn.functional.dropout(noise, p=noise_dropout)
+        return x + noise
+"""
+    assert tl(code, "TL101") == []
+    # twins, each reported: autograd on (a training-time helper), the module's own rate,
+    # `forward` itself
+    twins = [
+        code.replace("    @torch.no_grad()\n", ""),
+        code.replace("p=noise_dropout", "p=self.p"),
+        code.replace("def p_sample(", "def forward("),
+    ]
+    for twin in twins:
+        assert twin != code
+        assert len(tl(twin, "TL101")) == 1, twin
+
+
 def test_tl101_local_function_named_dropout_is_not_torch():
     code = """
 import torch.nn as nn

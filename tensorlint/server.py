@@ -135,7 +135,7 @@ class Linter:
     def __init__(self, workspace_root: Path | None = None) -> None:
         self.workspace_root = workspace_root
         self._facts: dict = {}  # content hash -> facts, shared by every project index
-        self._memo: dict[tuple, Result] = {}
+        self._memo: dict[tuple, tuple[tuple, Result]] = {}  # source key -> (config stamp, result)
 
     def _config(self, path: Path | None):
         from tensorlint.config import Config, find_config, load_config
@@ -171,13 +171,37 @@ class Linter:
 
     def lint(self, source: Source) -> Result:
         found = self._memo.get(source.key)
-        if found is not None:
-            return found
+        if found is not None and found[0] == self._config_stamp(source.path, found[1].config):
+            return found[1]
         result = self._lint(source)
         if len(self._memo) > 64:
             self._memo.clear()
-        self._memo[source.key] = result
+        self._memo[source.key] = (self._config_stamp(source.path, result.config), result)
         return result
+
+    def _config_stamp(self, path: Path | None, config) -> tuple:
+        """(file, mtime, size) of every configuration file this document's settings
+        could come from: each candidate name at and above its folder, and the files its
+        configuration extends. A result is reused only while these are unchanged, so a
+        configuration edited on disk counts even when the editor does not report it
+        (Neovim on Linux and Helix send no workspace/didChangeWatchedFiles)."""
+        from tensorlint.locations import CONFIG_NAMES
+
+        start = path.parent if path is not None else self.workspace_root
+        files = []
+        if start is not None:
+            start = start.resolve()
+            files = [folder / name for folder in (start, *start.parents) for name in CONFIG_NAMES]
+        if config is not None:
+            files += [config.path, *config.extend_chain] if config.path is not None else []
+        stamp = []
+        for file in files:
+            try:
+                stat = file.stat()
+            except OSError:
+                continue
+            stamp.append((str(file), stat.st_mtime_ns, stat.st_size))
+        return tuple(stamp)
 
     def forget(self) -> None:
         """Something on disk changed (a save): configuration and other files may differ."""
@@ -639,6 +663,7 @@ def create_server() -> TensorlintServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: TensorlintServer, params) -> None:
+        ls.linter.forget()  # (re)opened: files on disk may have changed unreported (`:edit`)
         ls.publish(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -662,6 +687,7 @@ def create_server() -> TensorlintServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
     def nb_open(ls: TensorlintServer, params) -> None:
+        ls.linter.forget()
         ls.publish(params.notebook_document.uri)
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)

@@ -396,6 +396,31 @@ async def test_config_change_on_disk_is_picked_up(client: LanguageClient, worksp
 
 
 @ASYNC
+async def test_config_change_without_watched_files_is_picked_up(client: LanguageClient, workspace: Path):
+    # Neovim on Linux and Helix send no workspace/didChangeWatchedFiles: a configuration
+    # edited on disk must still count when the document is reopened (`:edit`) or its text
+    # is sent again (Helix `:reload`), not the findings remembered for the same text.
+    config = workspace / "sub" / "pyproject.toml"
+    before = config.read_text()
+    uri, diags = await open_doc(client, workspace / "sub" / "unwatched.py", BUGGY)
+    assert [d.code for d in diags] == ["TL203"]  # TL001 ignored by sub/pyproject.toml
+    try:
+        config.write_text("[tool.tensorlint]\n")  # no notification
+        close_doc(client, uri)
+        uri, diags = await open_doc(client, workspace / "sub" / "unwatched.py", BUGGY)
+        assert [d.code for d in diags] == ["TL001", "TL203"]
+        config.write_text(before)  # back again, and the same text is sent as a change
+        assert [d.code for d in await change_doc(client, uri, BUGGY)] == ["TL203"]
+        # a configuration file created closer to the document counts too
+        (workspace / "sub" / "tensorlint.toml").write_text('ignore = ["TL203"]\n')
+        assert [d.code for d in await change_doc(client, uri, BUGGY)] == ["TL001"]
+    finally:
+        config.write_text(before)
+        (workspace / "sub" / "tensorlint.toml").unlink(missing_ok=True)
+        close_doc(client, uri)
+
+
+@ASYNC
 async def test_positions_are_utf16(client: LanguageClient, workspace: Path):
     code = 'import torch\n\nx = torch.randn(3)\ns = "\U0001F600"; y = torch.tensor(x)\n'
     uri, diags = await open_doc(client, workspace / "emoji.py", code)
@@ -423,6 +448,24 @@ async def test_cross_file_index_uses_saved_files(client: LanguageClient, workspa
     assert await published(client, uri) == []
     (workspace / "models.py").write_text(MODELS)
     close_doc(client, uri)
+
+
+@ASYNC
+async def test_reopen_reads_project_files_changed_unreported(client: LanguageClient, workspace: Path):
+    # models.py changes on disk with no didSave/didChangeWatchedFiles (a `git checkout`
+    # under Neovim on Linux): reopening infer.py (`:edit`) lints against the new version
+    uri, diags = await open_doc(client, workspace / "infer.py", INFER)
+    assert [(d.code, d.range.start.line) for d in diags] == [("TL103", 7)]
+    (workspace / "models.py").write_text(
+        MODELS.replace("        self.drop = nn.Dropout(0.5)\n", "").replace("self.drop(self.fc(x))", "self.fc(x)")
+    )
+    try:
+        close_doc(client, uri)
+        uri, diags = await open_doc(client, workspace / "infer.py", INFER)
+        assert diags == []
+    finally:
+        (workspace / "models.py").write_text(MODELS)
+        close_doc(client, uri)
 
 
 @ASYNC

@@ -401,7 +401,15 @@ class TensorInference:
         if isinstance(node.value, cst.Attribute):
             layers = self.self_attribute_values(node.value)
             if layers is not None:
-                return self._layer_tensor_kind(layers, attr)
+                kind = self._layer_tensor_kind(layers, attr)
+                cls = self._self_class(node.value.value.value)  # type: ignore[union-attr]
+                replaced = _replaced_layer_attributes(cls).get((node.value.attr.value, attr)) if cls else None
+                if replaced is not None and kind is Ternary.YES:
+                    # `self.linear.weight = bnb.nn.Params4bit(...)`: the layer's tensor was
+                    # replaced, maybe by a tensor subclass with methods of its own
+                    judged = self._judge_foreign(replaced, depth)
+                    return judged if judged is not Ternary.YES else kind
+                return kind
         if isinstance(node.value, cst.Name) and not self._foreign:
             return self._annotated_layer_kind(node.value.value, attr)
         return Ternary.UNKNOWN
@@ -653,6 +661,60 @@ def _flags_on(call: cst.Call, flags: tuple[tuple[str, int], ...]) -> Ternary:
             continue
         return Ternary.UNKNOWN
     return result
+
+
+_REPLACED: dict[int, tuple] = {}  # id(class) -> (class, found); a few classes at a time
+
+
+def _replaced_layer_attributes(cls: cst.ClassDef) -> dict[tuple[str, str], list]:
+    """(layer, attr) -> values for every `<self>.<layer>.<attr> = value` in the class
+    (`self.linear.weight = Params4bit(...)`); a value that cannot be read (augmented
+    assignment, `setattr(self.linear, "weight", ...)`) is None."""
+    memo = _REPLACED.get(id(cls))
+    if memo is not None and memo[0] is cls:
+        return memo[1]
+    found: dict[tuple[str, str], list] = {}
+
+    def key(target) -> tuple[str, str] | None:
+        if (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Attribute)
+            and isinstance(target.value.value, cst.Name)
+        ):
+            return (target.value.attr.value, target.attr.value)
+        return None
+
+    class _Visitor(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                k = key(target.target)
+                if k is not None:
+                    found.setdefault(k, []).append(node.value)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            k = key(node.target)
+            if k is not None:
+                found.setdefault(k, []).append(node.value)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            k = key(node.target)
+            if k is not None:
+                found.setdefault(k, []).append(None)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Name) and func.value == "setattr" and len(node.args) >= 2:
+                owner, name = node.args[0].value, node.args[1].value
+                if isinstance(owner, cst.Attribute) and isinstance(owner.value, cst.Name):
+                    attr = name.evaluated_value if isinstance(name, cst.SimpleString) else None
+                    if isinstance(attr, str):
+                        found.setdefault((owner.attr.value, attr), []).append(None)
+
+    cls.visit(_Visitor())
+    if len(_REPLACED) >= 64:
+        _REPLACED.clear()
+    _REPLACED[id(cls)] = (cls, found)
+    return found
 
 
 def _scan_class(cls: cst.ClassDef) -> dict[str, list] | None:

@@ -46,6 +46,32 @@ def test_tensor_result_discarded_positive(body):
     assert found(body, "TL004") == ["TL004"]
 
 
+_LORA = (
+    "import bitsandbytes as bnb\n"
+    "class LoRA(nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.linear = nn.Linear(3, 3)\n"
+    "    def merge(self, data):\n"
+    "        weight = self.linear.weight\n"
+    "        self.linear.weight = bnb.nn.Params4bit(data, requires_grad=False, **weight.__dict__)\n"
+    "        self.linear.weight.cuda(weight.device)\n"
+)
+
+
+def test_tensor_result_discarded_layer_tensor_replaced_by_a_foreign_class():
+    # litgpt lora.py: bitsandbytes' Params4bit quantizes itself in place on `.cuda()`;
+    # once the layer's weight is replaced by a class of another library, its methods
+    # are not the tensor ones
+    assert found(_LORA, "TL004") == []
+    # twins, each reported: the layer's own weight, a weight replaced by nn.Parameter
+    untouched = _LORA.replace("        self.linear.weight = bnb.nn.Params4bit(data, requires_grad=False, **weight.__dict__)\n", "")
+    parameter = _LORA.replace("bnb.nn.Params4bit(data, requires_grad=False, **weight.__dict__)", "nn.Parameter(data)")
+    for twin in (untouched, parameter):
+        assert twin != _LORA
+        assert found(twin, "TL004") == ["TL004"], twin
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -45,7 +45,9 @@ class CreateThenConvert(Rule):
     is immediately moved or cast: `.to(...)`, `.cuda()`, `.float()`, `.long()`,
     `.bool()`, `.half()`, ... (ruff#12349). A cast to the dtype the factory already
     returns (`torch.randint(...).long()`, `torch.zeros(n).float()`) is a no-op, not a
-    copy, and is not flagged.
+    copy, and is not flagged. Nor is a call inside a lambda handed to
+    `torch.jit.trace` or `torch.fx.symbolic_trace`: there the ops are a template whose
+    traced graph the code reads (CLIP's device and dtype holders look up its `aten::to`).
 
     ## Why is this bad?
     The tensor is first built on the CPU (or in the default dtype), then copied: two
@@ -84,10 +86,20 @@ class CreateThenConvert(Rule):
     default_enabled = False
     fix_applicability = Applicability.SAFE
 
+    def __init__(self, ctx, options, sink) -> None:
+        super().__init__(ctx, options, sink)
+        self._traced: set[int] = set()  # ids of calls inside a traced lambda
+
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("trace", "trace_module", "symbolic_trace"):
+            if self.ctx.qualified_name(func) in _TRACERS:
+                self._note_traced(node)
+            return
         if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Call):
             return
+        if id(node) in self._traced:
+            return  # inside a lambda being traced: the ops are a graph template (CLIP's device/dtype holders)
         method = func.attr.value
         if method not in _DTYPE_METHODS and method not in ("to", "cuda"):
             return
@@ -127,6 +139,12 @@ class CreateThenConvert(Rule):
             fix,
         )
 
+    def _note_traced(self, node: cst.Call) -> None:
+        """Calls inside a lambda handed to a tracer (`torch.jit.trace(lambda: ...)`)."""
+        for arg in node.args:
+            if isinstance(arg.value, cst.Lambda):
+                self._traced.update(id(inner) for inner in _calls_in(arg.value.body))
+
     def _fix(self, node: cst.Call, factory: cst.Call, qualname: str, method: str):
         if any(a.star == "**" for a in factory.args):
             return None
@@ -165,3 +183,17 @@ class CreateThenConvert(Rule):
         new = keep_parentheses(node, append_argument(factory, keyword_arg(keyword, value)))
         applicability = Applicability.SAFE if exact else Applicability.UNSAFE
         return self.replace(node, new, f"Pass `{keyword}=` to the factory", applicability)
+
+
+_TRACERS = frozenset({"torch.jit.trace", "torch.jit.trace_module", "torch.fx.symbolic_trace"})
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Call(self, inner: cst.Call) -> None:
+            found.append(inner)
+
+    node.visit(_Collect())
+    return found

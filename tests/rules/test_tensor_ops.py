@@ -185,6 +185,12 @@ def test_create_then_convert_positive(body):
     assert found(body, "TL405") == ["TL405"]
 
 
+def test_create_then_convert_outside_a_traced_function_still_fires():
+    # the twin of the traced template above: the same line, not traced
+    assert found("holder = (lambda: torch.ones([]).to(torch.device(device)))()\n", "TL405") == ["TL405"]
+    assert found("y = torch.jit.trace(f, torch.ones([]).half())\n", "TL405") == ["TL405"]
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -201,6 +207,10 @@ def test_create_then_convert_positive(body):
         # no-op casts to the dtype the factory returns anyway (denoising-diffusion)
         "t = torch.randint(0, 1000, (b,), device=device).long()\n",
         "u = torch.zeros(shape, device=device).float().uniform_(0, 1)\n",
+        # CLIP clip.py: a traced template whose `aten::to` node the code then looks up;
+        # building the tensor there would change the captured graph
+        "holder = torch.jit.trace(lambda: torch.ones([]).to(torch.device(device)), example_inputs=[])\n",
+        "holder = torch.jit.trace(lambda: torch.ones([]).half(), example_inputs=[])\n",
     ],
 )
 def test_create_then_convert_negative(body):

@@ -184,7 +184,8 @@ class Linter:
         could come from: each candidate name at and above its folder, and the files its
         configuration extends. A result is reused only while these are unchanged, so a
         configuration edited on disk counts even when the editor does not report it
-        (Neovim on Linux and Helix send no workspace/didChangeWatchedFiles)."""
+        (Neovim on Linux sends no workspace/didChangeWatchedFiles; Helix reports only
+        the files it writes itself)."""
         from tensorlint.locations import CONFIG_NAMES
 
         start = path.parent if path is not None else self.workspace_root

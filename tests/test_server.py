@@ -397,9 +397,10 @@ async def test_config_change_on_disk_is_picked_up(client: LanguageClient, worksp
 
 @ASYNC
 async def test_config_change_without_watched_files_is_picked_up(client: LanguageClient, workspace: Path):
-    # Neovim on Linux and Helix send no workspace/didChangeWatchedFiles: a configuration
-    # edited on disk must still count when the document is reopened (`:edit`) or its text
-    # is sent again (Helix `:reload`), not the findings remembered for the same text.
+    # Neovim on Linux sends no workspace/didChangeWatchedFiles (and Helix reports only the
+    # files it writes itself): a configuration edited on disk must still count when the
+    # document is reopened (`:edit`) or its text is sent again, not the findings
+    # remembered for the same text.
     config = workspace / "sub" / "pyproject.toml"
     before = config.read_text()
     uri, diags = await open_doc(client, workspace / "sub" / "unwatched.py", BUGGY)

@@ -15,7 +15,10 @@ class UnseededTraining(Rule):
     whose name contains `seed` (`torch.manual_seed`, `random.seed`, `np.random.seed`,
     `torch.cuda.manual_seed_all`, Lightning's `seed_everything`, transformers'
     `set_seed`, a project's own `init_seeds`/`fix_random_seeds` helper), and no
-    `torch.use_deterministic_algorithms(...)`. A file whose seeding happens in another
+    `torch.use_deterministic_algorithms(...)`, and no parameter or keyword argument
+    whose name contains `seed` (`def __init__(self, ..., seed=None)`,
+    `super().__init__(seed=seed)`: the file threads a seed to the code that sets it,
+    as stable-baselines3's algorithms do). A file whose seeding happens in another
     module (an entry point that seeds before importing the trainer) is still flagged:
     that is why the rule is off by default (dslinter W5507/W5511).
 
@@ -60,6 +63,12 @@ class UnseededTraining(Rule):
         name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
         if "seed" in name.lower() or name == "use_deterministic_algorithms":
             self._seeded = True
+        elif any(arg.keyword is not None and "seed" in arg.keyword.value.lower() for arg in node.args):
+            self._seeded = True  # `super().__init__(seed=seed)`: the seed is handed on to be set
+
+    def visit_Param(self, node: cst.Param) -> None:
+        if "seed" in node.name.value.lower():
+            self._seeded = True  # `def __init__(self, ..., seed=None)`: the caller chooses the seed
 
     def leave_For(self, node: cst.For) -> None:
         self._note(node)

@@ -545,6 +545,30 @@ def test_unseeded_training_negative(seed):
     assert found(_UNSEEDED.format(seed=seed), "TL406") == []
 
 
+_SEED_THREADED = """
+from .base import OnPolicyAlgorithm
+
+class A2C(OnPolicyAlgorithm):
+    def __init__(self, policy, env, seed=None):
+        super().__init__(policy, env, seed=seed)
+
+    def train(self):
+        for data in self.rollout_buffer.get():
+            self.policy.optimizer.zero_grad()
+            self.policy(data).sum().backward()
+            self.policy.optimizer.step()
+"""
+
+
+def test_unseeded_training_seed_threaded_to_another_module():
+    # stable-baselines3 a2c.py: the algorithm takes a `seed` and hands it to its base
+    # class, which calls `set_random_seed(self.seed)`: the file handles seeding
+    assert found(_SEED_THREADED, "TL406") == []
+    twin = _SEED_THREADED.replace(", seed=None", "").replace(", seed=seed", "")
+    assert twin != _SEED_THREADED
+    assert found(twin, "TL406") == ["TL406"]
+
+
 def test_unseeded_training_needs_a_training_loop():
     assert found("for x in loader:\n    print(model(x))\n", "TL406") == []
 

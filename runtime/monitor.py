@@ -419,7 +419,11 @@ class Monitor:
 
         Read before the forward runs, so an in-place forward cannot hide where a NaN came from.
         """
-        tensors = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point() and a.numel()]
+        if len(args) == 1:  # the common case, without building a list
+            a = args[0]
+            tensors = (a,) if isinstance(a, torch.Tensor) and a.is_floating_point() and a.numel() else ()
+        else:
+            tensors = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point() and a.numel()]
         if not tensors:
             nested = first_float_tensor(args)
             if nested is None:
@@ -629,10 +633,13 @@ class Monitor:
         with self._lock:
             site = None
             if t.sampling:
-                x = first_float_tensor(output)
+                if isinstance(output, torch.Tensor) and output.is_floating_point():  # the common case, in short
+                    x, other = (output if output.numel() else None), False
+                else:
+                    x, other = first_float_tensor(output), True
                 if x is not None and info.collect:
                     site = self._observe(t, info.name, "", info.activation, x)
-                if not isinstance(output, torch.Tensor) or output.is_complex():
+                if other and (not isinstance(output, torch.Tensor) or output.is_complex()):
                     self._watch_outputs(info, output, x)
             if info.is_dropout:
                 self._modes.dropout(info.name, module.p, training, grad)

@@ -29,6 +29,16 @@ _RELU_CLASS_NAME = re.compile(
 # Activations whose gradient is exactly zero for negative inputs (a "dead" unit passes none).
 _HARD_ZERO = re.compile(r"(f\.|torch\.|tensor\.)?(relu6?|hardtanh)_?|relusquared(activation)?")
 
+# Layers that cannot turn finite inputs into NaN or Inf (no parameters, no overflow: clamps, maxima,
+# bounded functions, reshapes). When one outputs NaN/Inf its input already held it, so the monitor
+# infers "input non-finite" from its output instead of summing its whole input (exact types only:
+# a subclass may compute anything).
+_FINITE_PRESERVING = frozenset({
+    nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Identity, nn.Flatten, nn.Unflatten,
+    nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d,
+    nn.Sigmoid, nn.Tanh, nn.Hardsigmoid, nn.Softsign, nn.Softmax,
+})  # fmt: skip
+
 _DROPOUT_TYPES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 _RELU_TYPES = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.CELU, nn.SELU,
@@ -65,6 +75,7 @@ class ModuleInfo:
     paramless_leaf: bool  # functional calls inside it are its implementation, not user code
     rnn_dropout: bool = False  # nn.LSTM/GRU/RNN with dropout between stacked layers (inside the fused kernel)
     lstm: bool = False  # a one-layer nn.LSTM whose gates can be recomputed on sampled forwards
+    finite_preserving: bool = False  # finite inputs give finite outputs (see _FINITE_PRESERVING)
 
 
 def has_rnn_dropout(module: nn.Module) -> bool:
@@ -108,6 +119,7 @@ def describe(name: str, module: nn.Module, order: int, is_root: bool) -> ModuleI
         paramless_leaf=not has_children and not has_params,
         rnn_dropout=has_rnn_dropout(module),
         lstm=isinstance(module, nn.LSTM) and module.num_layers == 1 and not module.bidirectional and not module.proj_size,
+        finite_preserving=type(module) in _FINITE_PRESERVING and not has_children,
     )
 
 

@@ -370,7 +370,7 @@ class Monitor:
                     return
                 if t.sampling and info.name not in self._callers:
                     self._callers[info.name] = stack[-1].name
-            if t.sampling:
+            if t.sampling and not info.finite_preserving:  # for those, a non-finite output says the input was
                 self._watch_inputs(t, info, args)
         except Exception as exc:  # noqa: BLE001 - never break the user's forward
             self._internal(exc)
@@ -884,7 +884,7 @@ class Monitor:
         with self._lock:
             distinct = [n for store in self._stores.values() if (n := store.distinct_rows()) is not None]
             findings = activation_findings(
-                list(prof.layers.values()), self.options, self._input_origins(), max(distinct) if distinct else None
+                list(prof.layers.values()), self.options, self._input_origins(prof), max(distinct) if distinct else None
             )
             findings += self._modes.findings()
         if self.reference is not None:
@@ -906,8 +906,12 @@ class Monitor:
         report.attach(profile=prof, history=self._history.freeze(), reference=self.reference)  # for save_html
         return distributed.stamp(report)
 
-    def _input_origins(self) -> NonFiniteInputs:
-        """Where non-finite values entered each module (its caller, first bad input) and other outputs that went bad."""
+    def _input_origins(self, prof: Profile) -> NonFiniteInputs:
+        """Where non-finite values entered each module (its caller, first bad input) and other outputs that went bad.
+
+        A finite-preserving layer (ReLU, max pooling, a reshape...) has no input sum: its output was
+        non-finite only if its input was, so its first non-finite output stands for its first bad input.
+        """
         names = {info.order: info.name for info in self._info.values()}
         first: dict[str, int] = {}
         outputs: dict[str, int] = {}
@@ -917,6 +921,11 @@ class Monitor:
                 if name is not None:
                     into = outputs if index % 2 else first
                     into[name] = min(step, into.get(name, step))
+        preserving = {info.name for info in self._info.values() if info.finite_preserving}
+        for layer in prof.layers.values():
+            step = layer.get("first_nonfinite_forward")
+            if step is not None and not layer["function"] and layer["module"] in preserving:
+                first[layer["module"]] = min(step, first.get(layer["module"], step))
         order = {key[0]: value for key, value in self._slot_order.items() if key[1] == "<outputs>"}
         return NonFiniteInputs(dict(self._callers), first, outputs, order)
 

@@ -237,6 +237,41 @@ def test_non_finite_made_by_functional_op_in_parent(planted):
     assert f.details["produced_in"] == "" and "" not in f.details["examples"]
 
 
+class _LogBefore(nn.Module):
+    def __init__(self, child: nn.Module):
+        super().__init__()
+        self.a, self.child = nn.Linear(4, 4), child
+
+    def forward(self, x):
+        return self.child(torch.log(self.a(x) - 100.0))
+
+
+class _LogReLU(nn.ReLU):
+    """A ReLU subclass that makes NaN itself: not taken for a plain ReLU."""
+
+    def forward(self, x):
+        return super().forward(x - 100.0).log() * 0 + torch.log(x - 100.0)
+
+
+@pytest.mark.parametrize("child", [nn.Linear(4, 4), nn.ReLU(), nn.ReLU(inplace=True), nn.Tanh(), nn.Softmax(-1)])
+def test_non_finite_entering_a_layer_that_only_passes_it_on(child):
+    # ReLU, Tanh, Softmax... cannot make NaN from finite values: the monitor reads "its input was
+    # already non-finite" from its output instead of summing its input, with the same answer.
+    model = _LogBefore(child)
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(torch.randn(16, 4))
+    f = only(mon.report(), "non-finite")
+    assert f.module == "" and f.details["child"] == "child" and f.details["input_already_non_finite"] is True
+
+
+def test_non_finite_made_by_a_relu_subclass_is_blamed_on_it():
+    model = nn.Sequential(nn.Linear(4, 4), _LogReLU())
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(torch.randn(16, 4))
+    f = only(mon.report(), "non-finite")
+    assert f.module == "1" and "input_already_non_finite" not in f.details
+
+
 @pytest.mark.parametrize("planted", [True, False])
 def test_non_finite_made_in_nested_container_forward(planted):
     """The innermost enclosing forward is blamed, even when it is a container with no statistics of its own."""

@@ -569,6 +569,48 @@ def test_unseeded_training_seed_threaded_to_another_module():
     assert found(twin, "TL406") == ["TL406"]
 
 
+_STYLE_TRANSFER = """
+from torchvision import models, transforms
+
+class VGGNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.vgg = models.vgg19(pretrained=True).features
+
+    def forward(self, x):
+        return self.vgg(x)
+
+def main(content, style, steps):
+    normalize = transforms.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    content, style = normalize(content), normalize(style)
+    target = content.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([target], lr=0.003)
+    vgg = VGGNet().eval()
+    for step in range(steps):
+        loss = F.mse_loss(vgg(target), vgg(content)) + F.mse_loss(vgg(target), vgg(style))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def test_unseeded_training_input_optimization_with_nothing_random():
+    # yunjey/pytorch-tutorial neural_style_transfer/main.py: the optimizer updates an
+    # image that starts as the content image, through a pretrained VGG: no random draw
+    # anywhere, so a seed would change nothing
+    assert found(_STYLE_TRANSFER, "TL406") == []
+    # twins, each reported: a random start image, random VGG weights, a model's parameters
+    twins = [
+        _STYLE_TRANSFER.replace("content.clone()", "torch.randn_like(content)"),
+        _STYLE_TRANSFER.replace("vgg19(pretrained=True)", "vgg19()"),
+        _STYLE_TRANSFER.replace("transforms.Normalize(", "transforms.RandomCrop(8) or transforms.Normalize("),
+        _STYLE_TRANSFER.replace("torch.optim.Adam([target], lr=0.003)\n    vgg = VGGNet().eval()", "None\n    vgg = VGGNet()\n    optimizer = torch.optim.Adam(vgg.parameters())"),
+    ]
+    for twin in twins:
+        assert twin != _STYLE_TRANSFER
+        assert found(twin, "TL406") == ["TL406"], twin
+
+
 def test_unseeded_training_needs_a_training_loop():
     assert found("for x in loader:\n    print(model(x))\n", "TL406") == []
 

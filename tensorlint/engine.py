@@ -227,10 +227,10 @@ def _edit_for(module: cst.Module, source: str, replacements, positions, starts: 
         where = positions[old]
         start = location_to_offset(starts, Location(where.start.line, where.start.column + 1))
         end = location_to_offset(starts, Location(where.end.line, where.end.column + 1))
-        indent = _INDENT.match(source, starts[where.start.line - 1]).group()
         # the old node, printed the same way, must give back the original text exactly:
         # then the new one is printed in the right context
-        if _print_syntactic(module, old, indent) != source[start:end]:
+        indent = _context_indent(module, old, source[start:end], source, starts, where.start.line)
+        if indent is None:
             return _edit_by_reprinting(module, source, replacements, positions, starts)
         spans.append((start, end, _print_syntactic(module, new, indent)))
     spans.sort()
@@ -245,6 +245,35 @@ def _edit_for(module: cst.Module, source: str, replacements, positions, starts: 
     if content == source[start:end]:
         return None
     return Edit(content, offset_to_location(starts, start), offset_to_location(starts, end))
+
+
+_INDENT_LOOKBACK = 200  # lines searched above a node for its block's indentation
+
+
+def _context_indent(module: cst.Module, old: cst.CSTNode, text: str, source: str, starts: list[int], line: int):
+    """The block indentation with which `old` prints back to `text`, its own source;
+    None if there is none. Usually that is the indentation of the node's first line,
+    but a node that starts on a continuation line of a longer statement (an element of
+    a multi-line list) is printed by libcst relative to the statement's block: then it is
+    the indentation of a line above (nearest first). Trying a few is far cheaper than
+    reprinting the module."""
+    own = _INDENT.match(source, starts[line - 1]).group()
+    if _print_syntactic(module, old, own) == text:
+        return own
+    tried = {own}
+    for above in range(line - 1, max(0, line - 1 - _INDENT_LOOKBACK), -1):
+        candidate = _INDENT.match(source, starts[above - 1]).group()
+        if candidate in tried or not own.startswith(candidate):
+            continue
+        following = source[starts[above - 1] + len(candidate) : starts[above - 1] + len(candidate) + 1]
+        if following in ("", "\n", "\r", "#"):
+            continue  # a blank or comment line says nothing about blocks
+        tried.add(candidate)
+        if _print_syntactic(module, old, candidate) == text:
+            return candidate
+        if not candidate:
+            break
+    return None
 
 
 def _fstring_spans(positions, starts: list[int]) -> list[tuple[int, int]]:

@@ -510,6 +510,47 @@ def test_7_multi_line_replacement_keeps_its_indentation():
     assert fixed == code.replace("torch.FloatTensor([", "torch.tensor([").replace("            ])\n", "            ], dtype=torch.float32)\n")
 
 
+CONTINUATION = (
+    "import torch\n"
+    "def f(unk):\n"
+    "    if unk:\n"
+    "        probs = [\n"
+    "            # step 0:\n"
+    "            torch.FloatTensor(\n"
+    "                [\n"
+    "                    # eos   w1\n"
+    "                    [0.0, unk],  # beam 1\n"
+    "                ]\n"
+    "            ),\n"
+    "            torch.FloatTensor([1.0,\n"
+    "                               2.0]),\n"
+    "        ]\n"
+    "    return probs\n"
+)
+
+
+def test_7_a_node_on_a_continuation_line_is_fixed_without_reprinting_the_module(monkeypatch):
+    """fairseq's test_sequence_generator.py: multi-line tensors as list elements took 10x
+    the file's parse, each fix reprinting the whole module (libcst indents a bracket's
+    continuation lines from the statement's block, not from the element's own line)."""
+
+    def no_reprint(*args, **kwargs):
+        raise AssertionError("the whole module was replaced and printed for one fix")
+
+    monkeypatch.setattr(cst.Module, "deep_replace", no_reprint)
+    found = lint(CONTINUATION, select=["TL301"])
+    assert [d.location.row for d in found] == [6, 12] and all(d.fix is not None for d in found)
+
+
+def test_7_continuation_line_fixes_equal_the_whole_module_reprint(monkeypatch):
+    from tensorlint import engine
+
+    fixed = fix(CONTINUATION, select=["TL301"])
+    assert "torch.FloatTensor" not in fixed and fixed.count("dtype=torch.float32") == 2
+    monkeypatch.setattr(engine, "_context_indent", lambda *args: None)  # always the fallback
+    assert fix(CONTINUATION, select=["TL301"]) == fixed
+
+
 # Trust boundary: the linter never runs the code or the configuration it reads.
 def test_trust_boundary_checked_code_is_never_run(tmp_path, monkeypatch, capsysbinary):
     marker = tmp_path / "ran"

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from tensorlint.rules.base import Rule
+from tensorlint.semantics.intent import inline_comments, statement_comments
 from tensorlint.semantics.layer_chain import sequential_chain
+
+# A comment saying the stack is linear on purpose.
+_SAYS_LINEAR = re.compile(
+    r"\blinear\s+(?:model|baseline|classifier|regression|regressor|probe|network|net|map)\b|"
+    r"\bno\s+(?:activation|non-?linearit)|\blow[- ]rank\b|\bfactori[sz]",
+    re.IGNORECASE,
+)
 
 
 class LinearWithoutActivation(Rule):
@@ -18,7 +28,9 @@ class LinearWithoutActivation(Rule):
     extra layer adds parameters and compute but no expressive power, which usually means
     an activation (`nn.ReLU()`, `nn.GELU()`) was forgotten. A deliberate low-rank
     factorization (`Linear(d, r)` then `Linear(r, d)` with small `r`) is the exception;
-    suppress the line there.
+    suppress the line there. Not flagged: a `Sequential` whose statement carries a
+    comment saying it is linear on purpose ("linear model", "linear baseline", "no
+    activation", "low-rank", "factorization"), above it, at its end or inside the call.
 
     Off by default: on real code most such pairs are deliberate (teaching notebooks that
     build a linear baseline on purpose, benchmark stubs, tests): 4 of 23 findings on
@@ -54,6 +66,9 @@ class LinearWithoutActivation(Rule):
         steps = sequential_chain(self.ctx, node)
         if not steps:
             return
+        comments = statement_comments(self.ctx.guards.statement) + inline_comments(node)
+        if any(_SAYS_LINEAR.search(c) for c in comments):
+            return  # "our linear model", "linear baseline": built without activations on purpose
         previous = None
         for step in steps:
             layer = step.layer

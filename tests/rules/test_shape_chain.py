@@ -306,6 +306,23 @@ def test_linear_without_activation_negatives(expr):
     assert only(f"m = {expr}\n", "TL505") == []
 
 
+def test_linear_without_activation_said_to_be_a_linear_model():
+    # Atcold/NYU-DLSP20 04-spiral_classification: the linear baseline is built on purpose
+    code = (
+        "# nn package to create our linear model\n"
+        "model = nn.Sequential(\n"
+        "    nn.Linear(D, H),\n"
+        "    nn.Linear(H, C)\n"
+        ")\n"
+    )
+    assert only(code, "TL505") == []
+    assert only(code.replace("nn.Linear(H, C)", "nn.Linear(H, C)  # linear baseline, no activation"), "TL505") == []
+    # twins, each reported: a comment that says nothing about linearity, or none at all
+    for twin in (code.replace("our linear model", "our model"), code.split("\n", 1)[1]):
+        assert twin != code
+        assert only(twin, "TL505") == ["TL505"], twin
+
+
 def test_linear_without_activation_is_off_by_default():
     from tensorlint.rules.linear_without_activation import LinearWithoutActivation
 

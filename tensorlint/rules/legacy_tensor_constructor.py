@@ -6,7 +6,7 @@ import libcst as cst
 
 from tensorlint.diagnostics import Applicability
 from tensorlint.rules.base import Rule
-from tensorlint.rules.fixes import dotted, keyword_arg, torch_module_name
+from tensorlint.rules.fixes import append_argument, dotted, keyword_arg, torch_module_name
 from tensorlint.semantics.calls import callee_name
 
 # legacy type -> dtype attribute of `torch` (None: the default dtype)
@@ -123,12 +123,8 @@ class LegacyTensorConstructor(Rule):
             dtype_expr: cst.BaseExpression = cst.Call(func=dotted(torch, "get_default_dtype"))
         else:
             dtype_expr = dotted(torch, dtype)
-        new_args = [
-            data.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-            keyword_arg("dtype", dtype_expr),
-        ]
+        # appended as the call is laid out (a multi-line call keeps its closing line)
+        new = append_argument(node.with_changes(func=dotted(torch, "tensor"), args=[data]), keyword_arg("dtype", dtype_expr))
         if cuda:
-            new_args[-1] = new_args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            new_args.append(keyword_arg("device", cst.SimpleString('"cuda"')))
-        new = node.with_changes(func=dotted(torch, "tensor"), args=new_args)
+            new = append_argument(new, keyword_arg("device", cst.SimpleString('"cuda"')))
         return self.replace(node, new, "Replace with `torch.tensor(...)` and an explicit dtype")

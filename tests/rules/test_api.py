@@ -86,6 +86,11 @@ def test_tl301_size_message_warns_about_uninitialised_memory():
         ("x = torch.cuda.FloatTensor([1.0])\n", 'x = torch.tensor([1.0], dtype=torch.float32, device="cuda")\n'),
         ("x = torch.IntTensor([i for i in range(3)])\n", "x = torch.tensor([i for i in range(3)], dtype=torch.int32)\n"),
         ("import torch as th\nx = th.DoubleTensor([1])\n", "import torch as th\nx = th.tensor([1], dtype=th.float64)\n"),
+        # multi-line calls keep their layout: no trailing space, the closing line stays,
+        # a trailing comma puts the new argument on its own line
+        ("x = torch.FloatTensor(\n    [1, 2]\n)\n", "x = torch.tensor(\n    [1, 2], dtype=torch.float32\n)\n"),
+        ("x = torch.FloatTensor(\n    [1, 2],\n)\n", "x = torch.tensor(\n    [1, 2],\n    dtype=torch.float32,\n)\n"),
+        ("x = torch.cuda.LongTensor([1],)\n", 'x = torch.tensor([1], dtype=torch.int64, device="cuda",)\n'),
         # sizes and unknown arguments: no fix
         ("x = torch.Tensor(3)\n", "x = torch.Tensor(3)\n"),
         ("x = torch.FloatTensor(data)\n", "x = torch.FloatTensor(data)\n"),

@@ -323,7 +323,9 @@ class _Pool:
     def run(self, jobs: list[Job]):
         from multiprocessing.connection import wait
 
-        pending = deque(jobs)
+        # largest first: the last file to finish is then a small one, so no worker idles
+        # long at the end while another checks a big file (results are sorted afterwards)
+        pending = deque(sorted(jobs, key=lambda job: -len(job.data)))
         while pending or any(w.job is not None for w in self._workers):
             for worker in list(self._workers):
                 if worker.job is None and pending:

@@ -629,7 +629,8 @@ def test_12_project_index_never_reads_an_imported_fifo(tmp_path):
 def test_12_warm_run_whose_dependency_became_a_fifo_does_not_hang(tmp_path):
     (tmp_path / "models.py").write_text(FIFO_MODELS)
     (tmp_path / "infer.py").write_text(FIFO_INFER)
-    command = [sys.executable, "-m", "tensorlint", "check", "--isolated", "--output-format", "concise", "infer.py"]
+    command = [sys.executable, "-m", "tensorlint", "check", "--isolated", "--extend-select", "TL103",
+               "--output-format", "concise", "infer.py"]
     cold = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert cold.returncode == 1 and "infer.py:7:9: TL103" in cold.stdout  # models.py was read: a dependency
     (tmp_path / "models.py").unlink()

@@ -63,7 +63,7 @@ INFER = textwrap.dedent(
 def workspace(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("ws")
     files = {
-        "pyproject.toml": '[tool.tensorlint]\nper-file-ignores = { "legacy_*.py" = ["TL203"] }\n',
+        "pyproject.toml": '[tool.tensorlint]\nextend-select = ["TL103"]\nper-file-ignores = { "legacy_*.py" = ["TL203"] }\n',
         "sub/pyproject.toml": '[tool.tensorlint]\nignore = ["tensor-copy-construct"]\n',
         "broken/pyproject.toml": '[tool.tensorlint]\nselectt = ["TL001"]\n',
         "models.py": MODELS,

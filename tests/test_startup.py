@@ -42,22 +42,30 @@ def test_warm_run_with_a_finding_imports_nothing_heavy(tmp_path):
     assert warm == {"code": 1, "heavy": [], "checked": False} and "TL001" in out and "= help: " in out
 
 
+# A default rule that reads another file (TL201: BCE on what Net.forward returns, a
+# probability once forward ends in a sigmoid).
+MODELS_LOGITS = (
+    "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+    "        super().__init__()\n        self.lin = nn.Linear(2, 2)\n\n    def forward(self, x):\n"
+    "        return self.lin(x)\n"
+)
+MODELS_PROBS = MODELS_LOGITS.replace("return self.lin(x)", "return torch.sigmoid(self.lin(x))")
+LOSS = (
+    "import torch\nimport torch.nn.functional as F\nfrom models import Net\n\nnet = Net()\n"
+    "y = net(torch.ones(1, 2))\nloss = F.binary_cross_entropy(y, torch.ones(1, 2))\n"
+)
+
+
 def test_an_edited_dependency_is_checked_again(tmp_path):
     # the cheap path must not skip the dependency check: the cache entry names models.py
-    (tmp_path / "models.py").write_text(
-        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.drop = nn.Dropout(0.5)\n"
-    )
-    (tmp_path / "infer.py").write_text(
-        "import torch\nfrom models import Net\n\nnet = Net()\nnet.load_state_dict(torch.load('w.pt'))\n"
-        "with torch.no_grad():\n    y = net(torch.ones(1))\n"
-    )
+    (tmp_path / "models.py").write_text(MODELS_PROBS)
+    (tmp_path / "infer.py").write_text(LOSS)
     _run(tmp_path, "infer.py")
     out, warm = _run(tmp_path, "infer.py", "--output-format", "concise")
-    assert not warm["checked"] and "TL103" in out
+    assert not warm["checked"] and "TL201" in out
     (tmp_path / "models.py").write_text((tmp_path / "models.py").read_text() + "# edited\n")
     out, after = _run(tmp_path, "infer.py", "--output-format", "concise")
-    assert after["checked"] and after["code"] == warm["code"] == 1 and "TL103" in out
+    assert after["checked"] and after["code"] == warm["code"] == 1 and "TL201" in out
 
 
 ENTRY_PROBE = """
@@ -118,22 +126,16 @@ def test_a_configuration_sends_the_run_to_the_command_line(tmp_path):
 
 
 def test_an_edited_dependency_is_not_answered_from_the_cache(tmp_path):
-    (tmp_path / "models.py").write_text(
-        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.lin = nn.Linear(2, 2)\n"
-    )
-    (tmp_path / "infer.py").write_text(
-        "import torch\nfrom models import Net\n\nnet = Net()\nnet.load_state_dict(torch.load('w.pt'))\n"
-        "with torch.no_grad():\n    y = net(torch.ones(1))\n"
-    )
+    (tmp_path / "models.py").write_text(MODELS_LOGITS)
+    (tmp_path / "infer.py").write_text(LOSS)
     _entry(tmp_path, "infer.py")
     out, warm = _entry(tmp_path, "infer.py")
-    assert warm == {"code": 0, "cli": False, "argparse": False}  # no dropout: nothing to say
-    (tmp_path / "models.py").write_text((tmp_path / "models.py").read_text() + "        self.drop = nn.Dropout(0.5)\n")
+    assert warm == {"code": 0, "cli": False, "argparse": False}  # logits: nothing to say
+    (tmp_path / "models.py").write_text(MODELS_PROBS)
     out, after = _entry(tmp_path, "infer.py", "--output-format", "concise")
-    assert after["cli"] and after["code"] == 1 and "TL103" in out
+    assert after["cli"] and after["code"] == 1 and "TL201" in out
     out, again = _entry(tmp_path, "infer.py")
-    assert not again["cli"] and again["code"] == 1 and "TL103" in out  # the new entry, with its finding
+    assert not again["cli"] and again["code"] == 1 and "TL201" in out  # the new entry, with its finding
 
 
 # --- findings answered from the cache: byte for byte what the full command line prints ---------

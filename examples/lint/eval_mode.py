@@ -22,7 +22,7 @@ def evaluate(model: Net, batches):
 
 def predict(batches):
     model = Net()
-    with torch.no_grad():  # no_grad does not switch dropout or BatchNorm off
+    with torch.no_grad():  # no_grad does not switch dropout or BatchNorm off (TL103: --extend-select TL103)
         return [model(x) for x in batches]
 
 

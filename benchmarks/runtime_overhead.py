@@ -4,9 +4,10 @@ One command, one run, side by side:  python benchmarks/runtime_overhead.py [--qu
 Variants are interleaved round by round (each round: one block of steps per variant, the
 order rotated). Each variant's block is divided by the unmonitored block of the same round,
 and the median of those per-round ratios is printed with their interquartile range, so a
-noisy (shared) machine shows up as a wide range instead of a wrong figure. A block of 16
-steps is one full sampling cycle (``every=16``, ``grad_every=16``): one sampled forward and
-one sampled optimizer step per block. CUDA rows are added when a GPU is present.
+noisy (shared) machine shows up as a wide range instead of a wrong figure. A block is one
+full sampling cycle by default (``--steps`` defaults to ``every``: 16 steps with the
+defaults ``every=16``, ``grad_every=16``, one sampled forward and one sampled optimizer
+step per block; ``--every 32`` gives 32-step blocks). CUDA rows are added when a GPU is present.
 """
 
 from __future__ import annotations
@@ -168,13 +169,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1: CPU time is then per step)")
     parser.add_argument("--every", type=int, default=None, help="Monitor(every=...) instead of the default")
     parser.add_argument("--rounds", type=int, default=40, help="interleaved rounds (default 40)")
-    parser.add_argument("--steps", type=int, default=16, help="steps per block (default 16: one sampling cycle)")
+    parser.add_argument("--steps", type=int, default=None, help="steps per block (default: every, one sampling cycle)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     options = {} if args.every is None else {"every": args.every}
-    rounds, steps = (3, 16) if args.quick else (args.rounds, args.steps)
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     every = options.get("every", Monitor(nn.Identity()).options.every)
+    steps = every if args.steps is None else args.steps
+    rounds = 3 if args.quick else args.rounds
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); Monitor every={every}; "
         f"{rounds} interleaved rounds x {steps} steps; ratio = median over rounds (interquartile range); "

@@ -1,10 +1,21 @@
 """Overhead of tensorlint.runtime.Monitor against an unmonitored step and fastai-style ``.item()`` hooks.
 
 One command, one run, side by side:  python benchmarks/runtime_overhead.py [--quick]
-Variants are interleaved round by round (each round: one block of steps per variant, the
-order rotated). Each variant's block is divided by the unmonitored block of the same round,
-and the median of those per-round ratios is printed with their interquartile range, so a
-noisy (shared) machine shows up as a wide range instead of a wrong figure. A block is one
+Variants are interleaved round by round (each round: one block of steps per variant, in a
+fresh random order, seeded). Each variant's block is divided by the unmonitored block of
+the same round, and the median of those per-round ratios is printed with their
+interquartile range, so a noisy (shared) machine shows up as a wide range instead of a
+wrong figure. The fastai-style hooks get their own rounds against their own unmonitored
+blocks: they allocate several full-size tensors per layer per step, and glibc's malloc
+then returns memory to the kernel and takes it back, so whichever block ran next paid
+page faults that were not its own. Minor page faults per step are printed for every
+variant (``getrusage``), because the same heap effect can make any block slower.
+
+Two heaps, one command: the rows are printed twice, first with glibc's default malloc
+(what most users run) and then in a child process whose heap is held steady
+(``GLIBC_TUNABLES`` fixes the mmap and trim thresholds, so freed memory stays in the
+heap, as jemalloc or tcmalloc would keep it; PyTorch's CPU tuning guide recommends those
+for deep learning). ``--heap glibc`` or ``--heap steady`` runs one of them. A block is one
 full sampling cycle by default (``--steps`` defaults to ``every``: 16 steps with the
 defaults ``every=16``, ``grad_every=16``, one sampled forward and one sampled optimizer
 step per block; ``--every 32`` gives 32-step blocks). CUDA rows are added when a GPU is present.
@@ -14,7 +25,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
+import resource
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -117,50 +132,74 @@ def make_steps(name: str, device: torch.device) -> tuple[nn.Module, Callable[[],
     return model, inference, training
 
 
-def time_steps(step: Callable[[], None], n: int, device: torch.device) -> float:
-    """Seconds per step: process CPU time on CPU (robust on a shared machine), synchronised wall time on CUDA."""
+def time_steps(step: Callable[[], None], n: int, device: torch.device) -> tuple[float, float]:
+    """(seconds, minor page faults) per step: process CPU time on CPU (robust on a shared machine), synchronised wall time on CUDA."""
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     if device.type == "cuda":
         torch.cuda.synchronize()
         t0 = time.perf_counter()
         for _ in range(n):
             step()
         torch.cuda.synchronize()
-        return (time.perf_counter() - t0) / n
-    t0 = time.process_time()
-    for _ in range(n):
-        step()
-    return (time.process_time() - t0) / n
+        seconds = time.perf_counter() - t0
+    else:
+        t0 = time.process_time()
+        for _ in range(n):
+            step()
+        seconds = time.process_time() - t0
+    return seconds / n, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / n
 
 
-def bench(workload: str, phase: str, device: torch.device, rounds: int, steps: int, options: dict) -> dict[str, list[float]]:
-    """Seconds per step of each variant, one figure per round; one Monitor lives across rounds so its ``every`` schedule is honest."""
-    model, inference, training = make_steps(workload, device)
-    step = inference if phase == "inference" else training
-    monitor = Monitor(model, **options)
-    variants = {
-        "unmonitored": Unmonitored(model),
-        "tensorlint": monitor,  # defaults: activation statistics, mode checks and gradient checks
-        "no-grad-checks": Monitor(model, **{**options, "grad_checks": False}),
-        "fastai-style": None,  # its hooks are built per round, as a user would register them
-    }
-    times: dict[str, list[float]] = {v: [] for v in variants}
+def rounds_of(variants: dict, step: Callable[[], None], device: torch.device, rounds: int, steps: int, rng: random.Random) -> dict:
+    """{label: [(seconds, faults) per step, one per round]}; each round runs every variant once, in a random order."""
+    times: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
     for r in range(rounds + 1):
         order = list(variants.items())
-        order = order[r % len(order) :] + order[: r % len(order)]
+        rng.shuffle(order)
         for label, wrapper in order:
-            with wrapper if wrapper is not None else FastaiStyleHooks(model):
+            with wrapper():
                 t = time_steps(step, steps, device)
             if r:  # round 0 is warm-up
                 times[label].append(t)
-    assert monitor.sampled_forwards >= rounds * steps // monitor.options.every
     return times
 
 
-def ratio(times: dict[str, list[float]], label: str) -> str:
-    """Median of the per-round ratios to the unmonitored block of the same round, with their IQR."""
-    ratios = [t / base for t, base in zip(times[label], times["unmonitored"])]
+def bench(workload: str, phase: str, device: torch.device, rounds: int, steps: int, options: dict, seed: int = 0) -> tuple[dict, dict]:
+    """Per-step (seconds, faults) of each variant, one figure per round, for the monitors and for the fastai-style hooks.
+
+    One Monitor lives across rounds so its ``every`` schedule is honest; the fastai-style
+    hooks are built per block, as a user would register them, in rounds of their own.
+    """
+    model, inference, training = make_steps(workload, device)
+    step = inference if phase == "inference" else training
+    monitor = Monitor(model, **options)
+    plain = Monitor(model, **{**options, "grad_checks": False})
+    rng = random.Random(seed)
+    monitors = rounds_of(
+        {
+            "unmonitored": lambda: Unmonitored(model),
+            "tensorlint": lambda: monitor,  # defaults: activation statistics, mode checks and gradient checks
+            "no-grad-checks": lambda: plain,
+        },
+        step, device, rounds, steps, rng,
+    )  # fmt: skip
+    assert monitor.sampled_forwards >= rounds * steps // monitor.options.every
+    hooks = rounds_of(
+        {"unmonitored": lambda: Unmonitored(model), "fastai-style": lambda: FastaiStyleHooks(model)},
+        step, device, max(3, rounds // 4), steps, rng,
+    )  # fmt: skip
+    return monitors, hooks
+
+
+def ratio(times: dict, label: str) -> str:
+    """Median of the per-round ratios to the unmonitored block of the same round, with their IQR, and page faults per step."""
+    ratios = [t / base for (t, _), (base, _) in zip(times[label], times["unmonitored"])]
     q1, med, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
-    return f"{med:.2f}x ({q1:.2f}-{q3:.2f})"
+    return f"{med:.2f}x ({q1:.2f}-{q3:.2f}) {statistics.median(f for _, f in times[label]):5.0f}"
+
+
+# Large enough that no activation is mmapped and freed memory is never handed back to the kernel.
+STEADY_HEAP = "glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=17179869184"
 
 
 def main() -> None:
@@ -170,7 +209,14 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=None, help="Monitor(every=...) instead of the default")
     parser.add_argument("--rounds", type=int, default=40, help="interleaved rounds (default 40)")
     parser.add_argument("--steps", type=int, default=None, help="steps per block (default: every, one sampling cycle)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the per-round variant order (default 0)")
+    parser.add_argument(
+        "--heap", choices=("both", "glibc", "steady"), default="both",
+        help="glibc: the default malloc; steady: mmap/trim thresholds fixed (a child process); both (default): one after the other",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.heap == "steady" and os.environ.get("GLIBC_TUNABLES") != STEADY_HEAP:
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": STEADY_HEAP})
     torch.set_num_threads(args.threads)
     options = {} if args.every is None else {"every": args.every}
     every = options.get("every", Monitor(nn.Identity()).options.every)
@@ -182,20 +228,33 @@ def main() -> None:
         f"{rounds} interleaved rounds x {steps} steps; ratio = median over rounds (interquartile range); "
         "CPU rows: process CPU time per step"
     )
+    heap = "steady (GLIBC_TUNABLES=" + STEADY_HEAP + ")" if os.environ.get("GLIBC_TUNABLES") == STEADY_HEAP else "glibc defaults"
+    print(f"heap: {heap}")
     print(
-        f"{'device':6} {'workload':8} {'phase':9} {'unmonitored ms':>15} {'tensorlint':>19} "
-        f"{'no grad checks':>19} {'fastai-style':>19}"
+        "each cell: median ratio (interquartile range) and minor page faults per step; "
+        "fastai-style hooks in rounds of their own against their own unmonitored blocks"
+    )
+    print(
+        f"{'device':6} {'workload':8} {'phase':9} {'unmonitored ms':>15} {'faults':>6} {'tensorlint':>25} "
+        f"{'no grad checks':>25} {'fastai-style':>25}"
     )
     for device in devices:
         for workload in ("convnet", "gpt2"):
             for phase in ("inference", "training"):
-                t = bench(workload, phase, device, rounds, steps, options)
-                base = statistics.median(t["unmonitored"])
+                t, hooks = bench(workload, phase, device, rounds, steps, options, args.seed)
+                base = statistics.median(s for s, _ in t["unmonitored"])
+                faults = statistics.median(f for _, f in t["unmonitored"])
                 print(
-                    f"{device.type:6} {workload:8} {phase:9} {base * 1e3:15.2f} {ratio(t, 'tensorlint'):>19} "
-                    f"{ratio(t, 'no-grad-checks'):>19} {ratio(t, 'fastai-style'):>19}",
+                    f"{device.type:6} {workload:8} {phase:9} {base * 1e3:15.2f} {faults:6.0f} {ratio(t, 'tensorlint'):>25} "
+                    f"{ratio(t, 'no-grad-checks'):>25} {ratio(hooks, 'fastai-style'):>25}",
                     flush=True,
                 )
+    if args.heap == "both":
+        sys.stdout.flush()
+        print()
+        argv = [f"--{k}={v}" for k, v in vars(args).items() if v is not None and k not in ("heap", "quick")]
+        argv += ["--quick"] * args.quick + ["--heap=steady"]
+        raise SystemExit(subprocess.call([sys.executable, os.path.abspath(__file__), *argv]))
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ class ModuleInfo:
     rnn_dropout: bool = False  # nn.LSTM/GRU/RNN with dropout between stacked layers (inside the fused kernel)
     lstm: bool = False  # a one-layer nn.LSTM whose gates can be recomputed on sampled forwards
     finite_preserving: bool = False  # finite inputs give finite outputs (see _FINITE_PRESERVING)
+    special: bool = False  # dropout, BatchNorm, RNN dropout or LSTM: checked on every forward, not only sampled ones
 
 
 def has_rnn_dropout(module: nn.Module) -> bool:
@@ -109,17 +110,22 @@ def module_activation(module: nn.Module) -> Activation | None:
 def describe(name: str, module: nn.Module, order: int, is_root: bool) -> ModuleInfo:
     has_children = next(module.children(), None) is not None
     has_params = next(module.parameters(recurse=False), None) is not None
+    is_dropout = isinstance(module, _DROPOUT_TYPES)
+    is_batchnorm = isinstance(module, nn.modules.batchnorm._BatchNorm)
+    rnn_dropout = has_rnn_dropout(module)
+    lstm = isinstance(module, nn.LSTM) and module.num_layers == 1 and not module.bidirectional and not module.proj_size
     return ModuleInfo(
         name=name,
         order=order,
-        is_dropout=isinstance(module, _DROPOUT_TYPES),
-        is_batchnorm=isinstance(module, nn.modules.batchnorm._BatchNorm),
+        is_dropout=is_dropout,
+        is_batchnorm=is_batchnorm,
         activation=module_activation(module),
         collect=is_root or not has_children,
         paramless_leaf=not has_children and not has_params,
-        rnn_dropout=has_rnn_dropout(module),
-        lstm=isinstance(module, nn.LSTM) and module.num_layers == 1 and not module.bidirectional and not module.proj_size,
+        rnn_dropout=rnn_dropout,
+        lstm=lstm,
         finite_preserving=type(module) in _FINITE_PRESERVING and not has_children,
+        special=is_dropout or is_batchnorm or rnn_dropout or lstm,
     )
 
 

@@ -337,6 +337,12 @@ class Monitor:
         if _compiling():
             return  # dynamo is tracing: add nothing to the graph
         t = self._local
+        stack = t.stack
+        if stack and not t.sampling:  # the common case, in short: a known module inside an unsampled forward
+            info = self._info.get(id(module))
+            if info is not None:
+                stack.append(info)
+                return
         if t.sampling:  # the monitor's own tensor calls must not go through its TorchFunctionMode
             with _no_torch_function():
                 self._pre(t, module, args)
@@ -441,8 +447,19 @@ class Monitor:
         if _compiling():
             return
         t = self._local
-        if not t.stack:
+        stack = t.stack
+        if not stack:
             return
+        if len(stack) > 1 and not t.sampling and output is not None:  # the common case, in short (as ``_after``)
+            info = self._info.get(id(module))
+            if info is not None and not info.special:
+                stack.pop()
+                if torch.is_grad_enabled():
+                    if not module.training:
+                        self._modes.eval_ran[info.name] = True
+                    elif self._modes.eval_ran:
+                        self._modes.eval_ran.pop(info.name, None)
+                return
         if t.sampling:  # the monitor's own tensor calls must not go through its TorchFunctionMode
             with _no_torch_function():
                 self._post(t, module, args, output)
@@ -621,7 +638,7 @@ class Monitor:
 
     def _after(self, t: _ThreadState, info: ModuleInfo, module: nn.Module, args: tuple, output: Any) -> None:
         training = module.training
-        special = info.is_dropout or info.is_batchnorm or info.rnn_dropout or info.lstm
+        special = info.special
         grad = self._effective_grad(training) if special else torch.is_grad_enabled()
         if grad:  # single dict operations: atomic under the GIL, no lock on the hot path
             if not training:

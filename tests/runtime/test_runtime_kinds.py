@@ -317,6 +317,32 @@ def test_non_finite_model_input_is_blamed_on_the_data():
     assert "model's input" in f.message
 
 
+@pytest.mark.parametrize("context", ["grad", "no_grad", "inference_mode"])
+@pytest.mark.parametrize("planted", [None, 3, 70])
+def test_non_finite_input_sums_past_the_first_buffer_and_across_forwards(context, planted):
+    """Input sums are written in place into a buffer the store keeps: more layers than it first holds
+    make it grow mid-forward, and the next sampled forward reuses it; the blame stays exact."""
+    layers = [m for _ in range(40) for m in (nn.Linear(4, 4), nn.Tanh())]  # 80 modules, 40 summed inputs
+    model = nn.Sequential(*layers)
+    mon = Monitor(model, every=1)
+    ctx = {"grad": torch.enable_grad, "no_grad": torch.no_grad, "inference_mode": torch.inference_mode}[context]
+    with mon:
+        for step in range(3):
+            if planted is not None and step == 1:
+                with torch.no_grad():
+                    model[2 * (planted // 2)].weight[0, 0] = float("nan")  # the Linear at or before ``planted``
+            with ctx():
+                model(torch.randn(8, 4))
+    found = mon.report().by_kind("non-finite")
+    if planted is None:
+        assert not found
+        return
+    assert len(found) == 1
+    f = found[0]
+    assert f.module == str(2 * (planted // 2)) and f.details["forward"] == 1, f.details
+    assert "input_already_non_finite" not in f.details
+
+
 # ---- drift ----------------------------------------------------------------------------------------------------
 def _drift_model():
     torch.manual_seed(1)

@@ -1,10 +1,13 @@
 """``Monitor``: attaches to a model, watches every forward, and reports what went wrong.
 
-Coverage comes from the global module hooks (they also see modules that are not
-registered in the model) plus a TorchFunctionMode pushed only while a sampled
-forward of the model runs. Module-level mode checks are host-side flags and run on
-every forward; functional checks and tensor statistics run on sampled forwards, and
-statistics stay on the device until ``report()``/``profile()``.
+Coverage comes from a global module pre-hook (it also sees modules that are not
+registered in the model), a forward hook on the module that began the forward, and,
+only while a sampled forward runs, a global forward hook and a TorchFunctionMode.
+Module-level mode checks are host-side flags, read in the pre-hook on every forward;
+functional checks and tensor statistics run on sampled forwards, and statistics stay
+on the device until ``report()``/``profile()``. An unsampled forward therefore pays
+for one cheap pre-hook per module: a global forward hook, even an empty one, costs
+torch's hook machinery about as much again (measured on GPT-2, docs/runtime.md).
 
 Thread safety: the call stack, the sampling decision and the TorchFunctionMode are
 per thread (torch's mode stack is thread-local too); the shared accumulators and
@@ -25,6 +28,7 @@ import os
 import sys
 import threading
 import warnings
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -245,6 +249,8 @@ class _ThreadState(threading.local):
         self.mode = FunctionalMode(on_function)
         self.softmax_outputs: dict[int, tuple[StatStore, int]] = {}  # id(output) -> slot, this forward
         self.compiled = False  # the current outermost forward is a torch.compile wrapper's call
+        self.entry: nn.Module | None = None  # the module whose call began the current outermost forward
+        self.reentry = 0  # calls of ``entry`` nested inside its own forward
 
 
 class Monitor:
@@ -279,6 +285,11 @@ class Monitor:
         self._slot_order: dict[tuple[str, str, int], int] = {}
         self._specials: tuple[dict, list] | None = None  # (the _info it was read from, [(info, module)])
         self._handles: list = []
+        self._exits: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # entry module -> its forward hook
+        self._post_handle = None  # the global forward hook, registered while a sampled forward runs
+        self._post_users = 0  # threads in a sampled forward
+        # unregistered modules found on sampled forwards -> the module whose forward ran them
+        self._unregistered_parents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._callers: dict[str, str] = {}  # module -> the module whose forward first called it (sampled)
         self._outside: set[int] = set()  # ids of modules seen running that are not in the model
         self._context: tuple[bool, bool, bool] | None = None
@@ -308,7 +319,6 @@ class Monitor:
             self._grads = GradientChecks(self.model, self.options)
         self._handles = [
             module_hooks.register_module_forward_pre_hook(self._pre_hook),
-            module_hooks.register_module_forward_hook(self._post_hook, always_call=True),
             register_optimizer_step_post_hook(self._on_optimizer_step),
         ]
         if self._grads is not None:
@@ -316,17 +326,31 @@ class Monitor:
         # The only per-module hook (global pre-hooks never see keyword arguments): it profiles the
         # model's input and counts its distinct rows (dead-units needs several).
         self._handles.append(self.model.register_forward_pre_hook(self._root_inputs, with_kwargs=True))
+        self._exit_hook_for(self.model)
 
     def detach(self) -> None:
         """Remove every hook and the mode; safe to call twice and after an exception."""
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
+        with self._lock:
+            for handle in [*self._handles, *self._exits.values()]:
+                handle.remove()
+            self._handles = []
+            self._exits.clear()
+            if self._post_handle is not None:
+                self._post_handle.remove()
+            self._post_handle, self._post_users = None, 0
         t = self._local
         t.mode.pop()
         t.stack.clear()
         t.unregistered_depth = 0
         t.unregistered = None
+        t.entry, t.reentry, t.sampling = None, 0, False
+
+    def _exit_hook_for(self, module: nn.Module) -> None:
+        """A forward hook on a module that begins forwards (the model, a compile wrapper, a submodule
+        called on its own): it ends the forward, whether it returns or raises."""
+        with self._lock:
+            if module not in self._exits:
+                self._exits[module] = module.register_forward_hook(self._exit_hook, always_call=True)
 
     @property
     def attached(self) -> bool:
@@ -337,50 +361,109 @@ class Monitor:
         if _compiling():
             return  # dynamo is tracing: add nothing to the graph
         t = self._local
-        stack = t.stack
-        if stack and not t.sampling:  # the common case, in short: a known module inside an unsampled forward
+        if t.entry is None:
+            self._enter(t, module, args)
+        elif not t.sampling:  # the common case: only the host-side mode checks
+            if module is t.entry:
+                t.reentry += 1
             info = self._info.get(id(module))
             if info is not None:
-                stack.append(info)
-                return
-        if t.sampling:  # the monitor's own tensor calls must not go through its TorchFunctionMode
+                self._mode_checks(info, module, args)
+            elif self._unregistered_parents:  # found unregistered on a sampled forward: counted on every forward
+                parent = self._unregistered_parents.get(module)
+                if parent is not None:
+                    with self._lock:
+                        self._guard(self._modes.unregistered, module, parent)
+        else:  # the monitor's own tensor calls must not go through its TorchFunctionMode
+            if module is t.entry:
+                t.reentry += 1
             with _no_torch_function():
                 self._pre(t, module, args)
-        else:
-            self._pre(t, module, args)
+
+    def _enter(self, t: _ThreadState, module: nn.Module, args: tuple) -> None:
+        """A call outside any monitored forward: the model (or a part of it, or its compile wrapper) begins one."""
+        info = self._info.get(id(module))
+        try:
+            if info is None:
+                info = self._compiled_root(module)
+                if info is None:
+                    return  # a module outside the model
+                self._begin(t, module._orig_mod, args, compiled=True)
+                t.entry = module
+                self._exit_hook_for(module)
+                if t.sampling:
+                    t.stack.append(info)
+                self._compiled_before(t, info, args)
+                return
+            self._begin(t, module, args)
+            t.entry = module
+            self._exit_hook_for(module)
+            if t.sampling:
+                with _no_torch_function():
+                    if not info.finite_preserving:
+                        self._watch_inputs(t, info, args)
+                    t.stack.append(info)
+            self._mode_checks(info, module, args)
+        except Exception as exc:  # noqa: BLE001 - never break the user's forward
+            self._internal(exc)
+
+    def _mode_checks(self, info: ModuleInfo, module: nn.Module, args: tuple) -> None:
+        """Host-side checks on every forward: which layers ran in eval mode with grad on, and the
+        train/eval flags of Dropout, BatchNorm and stacked RNN layers (read before the layer runs)."""
+        training = module.training
+        if not info.special:
+            if torch.is_grad_enabled():  # single dict operations: atomic under the GIL, no lock on the hot path
+                if not training:
+                    self._modes.eval_ran[info.name] = True
+                elif self._modes.eval_ran:
+                    self._modes.eval_ran.pop(info.name, None)
+            return
+        try:
+            grad = self._effective_grad(training)
+            if grad:
+                if not training:
+                    self._modes.eval_ran[info.name] = True
+                elif self._modes.eval_ran:
+                    self._modes.eval_ran.pop(info.name, None)
+            with self._lock:
+                if info.is_dropout:
+                    self._modes.dropout(info.name, module.p, training, grad)
+                elif info.rnn_dropout:
+                    self._modes.dropout(info.name, module.dropout, training, grad, rnn=type(module).__name__)
+                if info.is_batchnorm:
+                    x = args[0] if args and isinstance(args[0], torch.Tensor) else None
+                    tracks = module.track_running_stats and module.running_mean is not None
+                    self._modes.batchnorm(info.name, training, tracks, grad, None if x is None or x.ndim < 2 else x.shape[0])
+        except Exception as exc:  # noqa: BLE001 - never break the user's forward
+            self._internal(exc)
 
     def _pre(self, t: _ThreadState, module: nn.Module, args: tuple) -> None:
+        """A module call inside a sampled forward: keep the call stack, check its inputs."""
         stack = t.stack
         info = self._info.get(id(module))
         try:
-            if not stack:
-                if info is None:
-                    info = self._compiled_root(module)
-                    if info is None:
-                        return  # a module outside any monitored forward
-                    self._begin(t, module._orig_mod, args, compiled=True)
-                    stack.append(info)
-                    self._compiled_before(t, info, args)
-                    return
-                self._begin(t, module, args)
-            else:
-                if info is None:
-                    info = self._adopt(module)
-                if info is None:
-                    if not t.unregistered_depth:
-                        t.unregistered = type(module).__name__
-                        with self._lock:
-                            self._modes.unregistered(module, stack[-1].name)
-                    t.unregistered_depth += 1
-                    stack.append(stack[-1])  # functional calls inside it belong to the enclosing module
-                    return
-                if t.sampling and info.name not in self._callers:
-                    self._callers[info.name] = stack[-1].name
-            if t.sampling and not info.finite_preserving:  # for those, a non-finite output says the input was
+            if info is None:
+                info = self._adopt(module)
+            if info is None:
+                if not t.unregistered_depth:
+                    t.unregistered = type(module).__name__
+                    with self._lock:
+                        self._modes.unregistered(module, stack[-1].name)
+                        self._unregistered_parents[module] = stack[-1].name
+                t.unregistered_depth += 1
+                stack.append(stack[-1])  # functional calls inside it belong to the enclosing module
+                return
+            if info.name not in self._callers:
+                self._callers[info.name] = stack[-1].name
+            if not info.finite_preserving:  # for those, a non-finite output says the input was
                 self._watch_inputs(t, info, args)
         except Exception as exc:  # noqa: BLE001 - never break the user's forward
             self._internal(exc)
+            if info is None:
+                stack.append(stack[-1])
+                return
         stack.append(info)
+        self._mode_checks(info, module, args)
 
     def _adopt(self, module: nn.Module) -> ModuleInfo | None:
         """A module unknown at attach time that is now in the model (a head assigned while monitored).
@@ -444,55 +527,64 @@ class Monitor:
                     self._internal(exc)
 
     def _post_hook(self, module: nn.Module, args: tuple, output: Any) -> None:
+        """Registered only while some thread runs a sampled forward; other threads' calls return at once."""
         if _compiling():
             return
         t = self._local
-        stack = t.stack
-        if not stack:
+        if not t.sampling or not t.stack:
             return
-        if len(stack) > 1 and not t.sampling and output is not None:  # the common case, in short (as ``_after``)
-            info = self._info.get(id(module))
-            if info is not None and not info.special:
-                stack.pop()
-                if torch.is_grad_enabled():
-                    if not module.training:
-                        self._modes.eval_ran[info.name] = True
-                    elif self._modes.eval_ran:
-                        self._modes.eval_ran.pop(info.name, None)
-                return
-        if t.sampling:  # the monitor's own tensor calls must not go through its TorchFunctionMode
-            with _no_torch_function():
-                self._post(t, module, args, output)
-        else:
+        with _no_torch_function():  # the monitor's own tensor calls must not go through its TorchFunctionMode
             self._post(t, module, args, output)
 
     def _post(self, t: _ThreadState, module: nn.Module, args: tuple, output: Any) -> None:
         t.stack.pop()
         info = self._info.get(id(module))
         try:
-            if info is None and t.compiled and not t.stack:
-                if output is not None:
-                    self._compiled_after(t, module._orig_mod, output)
-            elif info is None:
+            if info is None:
                 if t.unregistered_depth:
                     t.unregistered_depth -= 1
                     if not t.unregistered_depth:
                         t.unregistered = None
             elif output is not None:
                 self._after(t, info, module, args, output)
-                if not t.stack:
-                    if t.softmax_outputs:
-                        self._mark_model_outputs(t, output)
-                    if self._grads is not None and module.training and torch.is_grad_enabled():
-                        loss = _loss_of(output)
-                        if loss is not None:
-                            with self._lock:
-                                self._grads.observe_loss(loss)
         except Exception as exc:  # noqa: BLE001 - never break the user's forward
             self._internal(exc)
+
+    def _exit_hook(self, module: nn.Module, args: tuple, output: Any) -> None:
+        """The end of the call that began the forward: its loss, the compiled wrapper's output, the merge."""
+        if _compiling():
+            return
+        t = self._local
+        if t.entry is not module:
+            return  # called inside another forward, or outside any
+        if t.reentry:
+            t.reentry -= 1
+            return
+        try:
+            if t.sampling:
+                with _no_torch_function():
+                    self._finish(t, module, output)
+            else:
+                self._finish(t, module, output)
         finally:
-            if not t.stack:
-                self._end(t)
+            self._end(t)
+
+    def _finish(self, t: _ThreadState, module: nn.Module, output: Any) -> None:
+        try:
+            if output is None:
+                return
+            if t.compiled:
+                self._compiled_after(t, module._orig_mod, output)
+                return
+            if t.softmax_outputs:
+                self._mark_model_outputs(t, output)
+            if self._grads is not None and module.training and torch.is_grad_enabled():
+                loss = _loss_of(output)
+                if loss is not None:
+                    with self._lock:
+                        self._grads.observe_loss(loss)
+        except Exception as exc:  # noqa: BLE001 - never break the user's forward
+            self._internal(exc)
 
     def _begin(self, t: _ThreadState, module: nn.Module, args: tuple, compiled: bool = False) -> None:
         """Start of an outermost forward: decide whether it is sampled.
@@ -512,12 +604,18 @@ class Monitor:
             t.forward = self._started
             self._started += 1
             self._modes.forward = t.forward
+            if sampling:
+                self._post_users += 1
+                if self._post_handle is None:
+                    self._post_handle = module_hooks.register_module_forward_hook(self._post_hook, always_call=True)
         t.sampling = sampling
         t.occurrence.clear()
         t.softmax_outputs.clear()
         t.unregistered_depth = 0
         t.unregistered = None
         t.compiled = compiled
+        t.reentry = 0
+        t.stack.clear()
         if sampling and not compiled:  # a mode would make dynamo recompile (or break) the compiled code
             t.mode.push()
 
@@ -622,12 +720,21 @@ class Monitor:
         with self._lock:
             if t.sampling:
                 self.sampled_forwards += 1
+                self._post_users -= 1
+                if self._post_users <= 0 and self._post_handle is not None:
+                    self._post_handle.remove()
+                    self._post_handle, self._post_users = None, 0
                 with torch.no_grad():
                     for store in self._stores.values():
                         self._guard(store.merge, t.forward)
                     self._guard(self._history.after_forward, self._stores, t.forward)
             self.forwards += 1
         t.sampling = False
+        t.entry = None
+        t.reentry = 0
+        t.stack.clear()
+        t.unregistered_depth = 0
+        t.unregistered = None
 
     def _effective_grad(self, training: bool) -> bool:
         """Grad mode for the train/eval checks: a reentrant checkpoint's no_grad forward counts as training."""
@@ -637,32 +744,18 @@ class Monitor:
         return grad
 
     def _after(self, t: _ThreadState, info: ModuleInfo, module: nn.Module, args: tuple, output: Any) -> None:
-        training = module.training
-        special = info.special
-        grad = self._effective_grad(training) if special else torch.is_grad_enabled()
-        if grad:  # single dict operations: atomic under the GIL, no lock on the hot path
-            if not training:
-                self._modes.eval_ran[info.name] = True
-            elif self._modes.eval_ran:
-                self._modes.eval_ran.pop(info.name, None)
-        if not (t.sampling or special):
-            return  # most modules on most forwards: nothing else to do
+        """A module's output in a sampled forward: statistics, other non-finite outputs, LSTM gates, BatchNorm channels."""
         with self._lock:
             site = None
-            if t.sampling:
-                if isinstance(output, torch.Tensor) and output.is_floating_point():  # the common case, in short
-                    x, other = (output if output.numel() else None), False
-                else:
-                    x, other = first_float_tensor(output), True
-                if x is not None and info.collect:
-                    site = self._observe(t, info.name, "", info.activation, x)
-                if other and (not isinstance(output, torch.Tensor) or output.is_complex()):
-                    self._watch_outputs(info, output, x)
-            if info.is_dropout:
-                self._modes.dropout(info.name, module.p, training, grad)
-            elif info.rnn_dropout:
-                self._modes.dropout(info.name, module.dropout, training, grad, rnn=type(module).__name__)
-            if info.lstm and t.sampling:
+            if isinstance(output, torch.Tensor) and output.is_floating_point():  # the common case, in short
+                x, other = (output if output.numel() else None), False
+            else:
+                x, other = first_float_tensor(output), True
+            if x is not None and info.collect:
+                site = self._observe(t, info.name, "", info.activation, x)
+            if other and (not isinstance(output, torch.Tensor) or output.is_complex()):
+                self._watch_outputs(info, output, x)
+            if info.lstm:
                 with torch.no_grad(), torch._C.DisableTorchFunction():
                     gates = lstm_gate_preactivations(module, args, output)
                     if gates is not None:  # tanh(pre) is saturated exactly when |pre| >= 5, as for the sigmoid gates
@@ -670,7 +763,7 @@ class Monitor:
                 if gates is not None:
                     self._observe(t, info.name, "LSTM gates", Activation("tanh", name="LSTM gates"), gates)
             if info.is_batchnorm:
-                self._batchnorm(t, info, module, args, training, grad, site)
+                self._batchnorm(t, info, module, args, site)
 
     def _watch_outputs(self, info: ModuleInfo, output: Any, observed: torch.Tensor | None) -> None:
         """Stage whether the other outputs (a tuple's second item, LSTM's (h, c), a complex tensor) are non-finite.
@@ -689,15 +782,11 @@ class Monitor:
                 x = torch.view_as_real(x.detach()) if x.is_complex() else x.detach()
                 self._guard(self._store(x).observe_input, 2 * info.order + 1, x)
 
-    def _batchnorm(
-        self, t: _ThreadState, info: ModuleInfo, bn: nn.Module, args: tuple, training: bool, grad: bool,
-        site: tuple[StatStore, int] | None,
-    ) -> None:  # fmt: skip
-        """Host checks on every forward; in eval, pool the input per channel into the output's slot."""
+    def _batchnorm(self, t: _ThreadState, info: ModuleInfo, bn: nn.Module, args: tuple, site: tuple[StatStore, int] | None) -> None:
+        """In eval, pool the input per channel into the output's slot (sampled forwards)."""
         x = args[0] if args and isinstance(args[0], torch.Tensor) else None
         tracks = bn.track_running_stats and bn.running_mean is not None
-        self._modes.batchnorm(info.name, training, tracks, grad, None if x is None or x.ndim < 2 else x.shape[0])
-        if not training and tracks and t.sampling and x is not None and x.ndim >= 2 and x.is_floating_point():
+        if not bn.training and tracks and x is not None and x.ndim >= 2 and x.is_floating_point():
             store, slot = site if site is not None else self._slot(t, info.name, "", None, x)
             with torch.no_grad(), torch._C.DisableTorchFunction():
                 self._guard(store.observe_channels, slot, x, bn.running_mean, bn.running_var, bn.eps)
@@ -948,7 +1037,7 @@ class Monitor:
 
     def hook_count(self) -> int:
         """Hooks this monitor holds right now (0 after exit); the soak test checks it stays constant."""
-        return len(self._handles)
+        return len(self._handles) + len(self._exits) + (self._post_handle is not None)
 
     def tensor_count(self) -> int:
         grads = 0 if self._grads is None else self._grads.tensor_count()

@@ -348,6 +348,8 @@ class Monitor:
     def _exit_hook_for(self, module: nn.Module) -> None:
         """A forward hook on a module that begins forwards (the model, a compile wrapper, a submodule
         called on its own): it ends the forward, whether it returns or raises."""
+        if module in self._exits:  # every forward after the first: no lock needed to read
+            return
         with self._lock:
             if module not in self._exits:
                 self._exits[module] = module.register_forward_hook(self._exit_hook, always_call=True)

@@ -502,7 +502,9 @@ class Monitor:
 
     def _compiled_root(self, module: nn.Module) -> ModuleInfo | None:
         """The monitored module an ``OptimizedModule`` (``torch.compile(model)``) wraps, if any."""
-        inner = getattr(module, "_orig_mod", None)
+        # read from _modules: getattr would raise and catch AttributeError inside nn.Module for every
+        # module called outside the model (a loss module after each forward: 6 µs a call, measured)
+        inner = module._modules.get("_orig_mod")
         return None if inner is None else self._info.get(id(inner))
 
     def _watch_inputs(self, t: _ThreadState, info: ModuleInfo, args: tuple) -> None:

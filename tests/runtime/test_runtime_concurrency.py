@@ -11,6 +11,7 @@ import torch.utils.checkpoint as checkpoint
 from resnet_helpers import ResNet18, batchnorms
 from runtime_helpers import train_steps
 from torch import nn
+from torch.nn.modules import module as module_hooks
 
 from tensorlint.runtime import Monitor
 
@@ -34,6 +35,7 @@ def test_two_threads_inference_every_forward_counted(every):
         except BaseException as exc:  # noqa: BLE001 - collected for the assertion
             errors.append(exc)
 
+    hooks_before = len(module_hooks._global_forward_hooks)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # an internal failure would warn
         with Monitor(model, every=every) as mon:
@@ -42,7 +44,11 @@ def test_two_threads_inference_every_forward_counted(every):
                 t.start()
             for t in threads:
                 t.join()
+            # the global forward hook lives only while some thread runs a sampled forward
+            assert len(module_hooks._global_forward_hooks) == hooks_before
     assert not errors, errors
+    # every sampled forward saw the first layer exactly once, whichever thread registered the hook
+    assert mon.profile().layers["0"]["calls"] == mon.sampled_forwards >= 2 * per_thread // every
     assert mon.forwards == 2 * per_thread
     assert not mon.internal_errors
     report = mon.report()

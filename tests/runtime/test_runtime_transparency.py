@@ -189,6 +189,37 @@ def test_no_host_transfer_per_step(monkeypatch):
     assert mon.report().summary["sampled_forwards"] == 5
 
 
+class _SeesHooks(nn.Module):
+    """Records, while it runs, how many global forward hooks are registered."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.seen: list[int] = []
+
+    def forward(self, x):
+        self.seen.append(len(module_hooks._global_forward_hooks))
+        return self.fc(x)
+
+
+def test_unsampled_forwards_run_no_global_forward_hook():
+    """Between samples only the global pre-hook runs: a global forward hook, even an empty one, costs
+    torch's hook machinery on every module call. Sampled forwards still see every output."""
+    model = nn.Sequential(_SeesHooks(), nn.Dropout(0.5))
+    before = len(module_hooks._global_forward_hooks)
+    with Monitor(model, every=4) as mon, torch.no_grad():
+        model.eval()
+        for _ in range(8):
+            model(torch.randn(2, 4))
+        after_forwards = len(module_hooks._global_forward_hooks)
+        model.train()
+        model(torch.randn(2, 4))  # a new context: sampled; the dropout runs in train mode at inference
+    assert model[0].seen == [before + 1, before, before, before] * 2 + [before + 1]
+    assert after_forwards == before and mon.sampled_forwards == 3 and mon.forwards == 9
+    assert mon.report().by_kind("dropout-active-at-inference")  # read in the pre-hook
+    assert "0.fc" in mon.profile().layers
+
+
 def test_every_subsamples_statistics_but_not_mode_checks():
     model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
     with Monitor(model, every=4) as mon, torch.no_grad():

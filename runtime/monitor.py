@@ -365,9 +365,10 @@ class Monitor:
         t = self._local
         if t.entry is None:
             self._enter(t, module, args)
-        elif not t.sampling:  # the common case: only the host-side mode checks
-            if module is t.entry:
-                t.reentry += 1
+            return
+        if module is t.entry:
+            t.reentry += 1
+        if not t.sampling:  # the common case: only the host-side mode checks
             info = self._info.get(id(module))
             if info is not None:
                 self._mode_checks(info, module, args)
@@ -377,29 +378,26 @@ class Monitor:
                     with self._lock:
                         self._guard(self._modes.unregistered, module, parent)
         else:  # the monitor's own tensor calls must not go through its TorchFunctionMode
-            if module is t.entry:
-                t.reentry += 1
             with _no_torch_function():
                 self._pre(t, module, args)
 
     def _enter(self, t: _ThreadState, module: nn.Module, args: tuple) -> None:
         """A call outside any monitored forward: the model (or a part of it, or its compile wrapper) begins one."""
         info = self._info.get(id(module))
+        compiled = info is None
         try:
-            if info is None:
+            if compiled:
                 info = self._compiled_root(module)
                 if info is None:
                     return  # a module outside the model
-                self._begin(t, module._orig_mod, args, compiled=True)
-                t.entry = module
-                self._exit_hook_for(module)
+            self._begin(t, module._orig_mod if compiled else module, args, compiled)
+            t.entry = module
+            self._exit_hook_for(module)
+            if compiled:
                 if t.sampling:
                     t.stack.append(info)
                 self._compiled_before(t, info, args)
                 return
-            self._begin(t, module, args)
-            t.entry = module
-            self._exit_hook_for(module)
             if t.sampling:
                 with _no_torch_function():
                     if not info.finite_preserving:
@@ -413,20 +411,16 @@ class Monitor:
         """Host-side checks on every forward: which layers ran in eval mode with grad on, and the
         train/eval flags of Dropout, BatchNorm and stacked RNN layers (read before the layer runs)."""
         training = module.training
-        if not info.special:
-            if torch.is_grad_enabled():  # single dict operations: atomic under the GIL, no lock on the hot path
-                if not training:
-                    self._modes.eval_ran[info.name] = True
-                elif self._modes.eval_ran:
-                    self._modes.eval_ran.pop(info.name, None)
-            return
+        special = info.special
         try:
-            grad = self._effective_grad(training)
-            if grad:
+            grad = self._effective_grad(training) if special else torch.is_grad_enabled()
+            if grad:  # single dict operations: atomic under the GIL, no lock on the hot path
                 if not training:
                     self._modes.eval_ran[info.name] = True
                 elif self._modes.eval_ran:
                     self._modes.eval_ran.pop(info.name, None)
+            if not special:
+                return
             with self._lock:
                 if info.is_dropout:
                     self._modes.dropout(info.name, module.p, training, grad)
@@ -631,25 +625,11 @@ class Monitor:
         flags of every Dropout/BatchNorm/RNN layer (host values), and on sampled forwards the
         model's positional input (profile and non-finite check). Gradient checks are unaffected.
         """
-        grad = torch.is_grad_enabled()
         with self._lock:
-            if grad and not self.model.training:
+            if torch.is_grad_enabled() and not self.model.training:
                 self._modes.eval_ran[info.name] = True
             for sub, module in self._special_modules():
-                training = module.training
-                if grad:
-                    if not training:
-                        self._modes.eval_ran[sub.name] = True
-                    else:
-                        self._modes.eval_ran.pop(sub.name, None)
-                effective = self._effective_grad(training)
-                if sub.is_dropout:
-                    self._modes.dropout(sub.name, module.p, training, effective)
-                elif sub.rnn_dropout:
-                    self._modes.dropout(sub.name, module.dropout, training, effective, rnn=type(module).__name__)
-                if sub.is_batchnorm:
-                    tracks = module.track_running_stats and module.running_mean is not None
-                    self._modes.batchnorm(sub.name, training, tracks, effective, None)
+                self._mode_checks(sub, module, ())  # no input known inside compiled code: no batch size
         if t.sampling:
             with _no_torch_function():
                 x = first_float_tensor(args)
@@ -735,10 +715,6 @@ class Monitor:
             self.forwards += 1
         t.sampling = False
         t.entry = None
-        t.reentry = 0
-        t.stack.clear()
-        t.unregistered_depth = 0
-        t.unregistered = None
 
     def _effective_grad(self, training: bool) -> bool:
         """Grad mode for the train/eval checks: a reentrant checkpoint's no_grad forward counts as training."""

@@ -91,7 +91,7 @@ def by_unit(x: torch.Tensor, dim: int) -> torch.Tensor:
     small strided sample only.
     """
     units = x.shape[dim]
-    if x.ndim == 2 and dim % 2 == 1:
+    if x.ndim == 2 and dim % 2 == 1:  # already (positions, units)
         return x
     return x.movedim(dim, -1).reshape(-1, units)
 
@@ -170,7 +170,7 @@ class StatStore:
         self._sum_views: list[torch.Tensor] = []  # 0-d views of ``_sums``, built once
         self._sums_used = 0
         self._first_bad_input: torch.Tensor | None = None
-        self._last_input: tuple[torch.Tensor, int, torch.Tensor] | None = None  # (input, its version, its sum)
+        self._last_input: tuple[torch.Tensor, int, int] | None = None  # (input, its version, where its sum is in _sums)
 
     # ---- layout -------------------------------------------------------------------------
     @torch.inference_mode(False)

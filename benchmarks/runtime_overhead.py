@@ -9,7 +9,9 @@ wrong figure. The fastai-style hooks get their own rounds against their own unmo
 blocks: they allocate several full-size tensors per layer per step, and glibc's malloc
 then returns memory to the kernel and takes it back, so whichever block ran next paid
 page faults that were not its own. Minor page faults per step are printed for every
-variant (``getrusage``), because the same heap effect can make any block slower.
+variant (``getrusage``), because the same heap effect can make any block slower. An A/A
+column divides a second unmonitored block by the first, in the same rounds: how far one
+median ratio strays when nothing differs.
 
 Two heaps, one command: the rows are printed twice, first with glibc's default malloc
 (what most users run) and then in a child process whose heap is held steady
@@ -178,6 +180,7 @@ def bench(workload: str, phase: str, device: torch.device, rounds: int, steps: i
     monitors = rounds_of(
         {
             "unmonitored": lambda: Unmonitored(model),
+            "A/A": lambda: Unmonitored(model),  # a second unmonitored block: the noise floor of one ratio
             "tensorlint": lambda: monitor,  # defaults: activation statistics, mode checks and gradient checks
             "no-grad-checks": lambda: plain,
         },
@@ -236,7 +239,7 @@ def main() -> None:
     )
     print(
         f"{'device':6} {'workload':8} {'phase':9} {'unmonitored ms':>15} {'faults':>6} {'tensorlint':>25} "
-        f"{'no grad checks':>25} {'fastai-style':>25}"
+        f"{'no grad checks':>25} {'fastai-style':>25} {'A/A (no monitor)':>25}"
     )
     for device in devices:
         for workload in ("convnet", "gpt2"):
@@ -246,7 +249,7 @@ def main() -> None:
                 faults = statistics.median(f for _, f in t["unmonitored"])
                 print(
                     f"{device.type:6} {workload:8} {phase:9} {base * 1e3:15.2f} {faults:6.0f} {ratio(t, 'tensorlint'):>25} "
-                    f"{ratio(t, 'no-grad-checks'):>25} {ratio(hooks, 'fastai-style'):>25}",
+                    f"{ratio(t, 'no-grad-checks'):>25} {ratio(hooks, 'fastai-style'):>25} {ratio(t, 'A/A'):>25}",
                     flush=True,
                 )
     if args.heap == "both":

@@ -227,7 +227,7 @@ class Session:
             self.watched.append(watched)
             self._seen.update(model.modules())
         # This forward's hooks were read before ours ran: replay the monitor's pre-hooks by hand.
-        monitor._pre_hook(module, args)
+        monitor._entry_pre_hook(module, args)
         if monitor.options.profile_input and module is model:
             monitor._root_inputs(module, args, {})
 

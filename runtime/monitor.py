@@ -1,13 +1,20 @@
 """``Monitor``: attaches to a model, watches every forward, and reports what went wrong.
 
 Coverage comes from a global module pre-hook (it also sees modules that are not
-registered in the model), a forward hook on the module that began the forward, and,
-only while a sampled forward runs, a global forward hook and a TorchFunctionMode.
-Module-level mode checks are host-side flags, read in the pre-hook on every forward;
+registered in the model), hooks of their own on the modules that begin forwards (the
+model, a compile wrapper, a submodule called alone) and on Dropout/BatchNorm/RNN layers,
+and, only while a sampled forward runs, a global forward hook and a TorchFunctionMode.
+Module-level mode checks are host-side flags read in pre-hooks on every forward;
 functional checks and tensor statistics run on sampled forwards, and statistics stay
-on the device until ``report()``/``profile()``. An unsampled forward therefore pays
-for one cheap pre-hook per module: a global forward hook, even an empty one, costs
-torch's hook machinery about as much again (measured on GPT-2, docs/runtime.md).
+on the device until ``report()``/``profile()``.
+
+What an unsampled forward costs is torch's hook machinery: any global hook, even an
+empty one, sends every module call down the slow path (measured on GPT-2,
+docs/runtime.md). So a *lean* forward, unsampled and not compiled, runs with no global
+hook at all: the special layers' mode checks run in their own pre-hooks, and with grad
+on the other layers' eval-mode flags are read at the start, for the layers the latest
+sampled forward ran. The global pre-hook is put back when the last lean forward ends
+(while another thread runs a sampled or compiled forward it stays; lean forwards skip it).
 
 Thread safety: the call stack, the sampling decision and the TorchFunctionMode are
 per thread (torch's mode stack is thread-local too); the shared accumulators and
@@ -251,6 +258,9 @@ class _ThreadState(threading.local):
         self.compiled = False  # the current outermost forward is a torch.compile wrapper's call
         self.entry: nn.Module | None = None  # the module whose call began the current outermost forward
         self.reentry = 0  # calls of ``entry`` nested inside its own forward
+        self.lean = False  # the current forward runs without the global pre-hook (see Monitor._begin)
+        self.grad = False  # the current forward began with gradients on
+        self.grad_ran: list[tuple[ModuleInfo, nn.Module]] = []  # this sampled forward's layers that ran with grad on
 
 
 class Monitor:
@@ -285,10 +295,18 @@ class Monitor:
         self._slot_order: dict[tuple[str, str, int], int] = {}
         self._specials: tuple[dict, list] | None = None  # (the _info it was read from, [(info, module)])
         self._handles: list = []
-        self._exits: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # entry module -> its forward hook
+        # entry module (one whose call begins a forward) -> its (pre-hook, forward hook) handles
+        self._exits: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._pre_handle = None  # the global pre-hook: removed while only lean forwards run (see _begin)
         self._post_handle = None  # the global forward hook, registered while a sampled forward runs
         self._post_users = 0  # threads in a sampled forward
-        # unregistered modules found on sampled forwards -> the module whose forward ran them
+        self._full_users = 0  # threads in a forward that needs the global pre-hook (sampled, or grad on)
+        self._lean_users = 0  # threads in a lean forward (unsampled, not compiled)
+        # the layers (not special ones) that ran with grad on in the latest sampled grad-enabled forward:
+        # a lean grad-enabled forward reads their train/eval flags instead of hooking each call
+        self._grad_ran: list[tuple[ModuleInfo, nn.Module]] = []
+        self._special_hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Dropout/BN/RNN -> handle
+        # unregistered modules found on sampled forwards -> (the module whose forward ran them, its pre-hook)
         self._unregistered_parents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._callers: dict[str, str] = {}  # module -> the module whose forward first called it (sampled)
         self._outside: set[int] = set()  # ids of modules seen running that are not in the model
@@ -317,42 +335,59 @@ class Monitor:
         self._modes.set_modules(dict(named))
         if self.options.grad_checks and self._grads is None:
             self._grads = GradientChecks(self.model, self.options)
-        self._handles = [
-            module_hooks.register_module_forward_pre_hook(self._pre_hook),
-            register_optimizer_step_post_hook(self._on_optimizer_step),
-        ]
+        self._pre_handle = module_hooks.register_module_forward_pre_hook(self._pre_hook)
+        self._handles = [register_optimizer_step_post_hook(self._on_optimizer_step)]
         if self._grads is not None:
             self._handles.append(register_optimizer_step_pre_hook(self._before_optimizer_step))
-        # The only per-module hook (global pre-hooks never see keyword arguments): it profiles the
-        # model's input and counts its distinct rows (dead-units needs several).
+        self._entry_hooks_for(self.model)
+        # Registered after the model's entry pre-hook, so it runs once the forward has begun (global
+        # pre-hooks never see keyword arguments): it profiles the model's input and counts its
+        # distinct rows (dead-units needs several).
         self._handles.append(self.model.register_forward_pre_hook(self._root_inputs, with_kwargs=True))
-        self._exit_hook_for(self.model)
+        self._hook_specials()
 
     def detach(self) -> None:
         """Remove every hook and the mode; safe to call twice and after an exception."""
         with self._lock:
-            for handle in [*self._handles, *self._exits.values()]:
+            handles = [*self._handles, *self._special_hooks.values(), *(h for _, h in self._unregistered_parents.values())]
+            for handle in [*handles, *(h for pair in self._exits.values() for h in pair)]:
                 handle.remove()
             self._handles = []
             self._exits.clear()
-            if self._post_handle is not None:
-                self._post_handle.remove()
-            self._post_handle, self._post_users = None, 0
+            self._special_hooks.clear()
+            self._unregistered_parents.clear()
+            for handle in (self._pre_handle, self._post_handle):
+                if handle is not None:
+                    handle.remove()
+            self._pre_handle = self._post_handle = None
+            self._post_users = self._full_users = self._lean_users = 0
+            self._grad_ran = []
         t = self._local
         t.mode.pop()
         t.stack.clear()
         t.unregistered_depth = 0
         t.unregistered = None
-        t.entry, t.reentry, t.sampling = None, 0, False
+        t.entry, t.reentry, t.sampling, t.lean = None, 0, False, False
 
-    def _exit_hook_for(self, module: nn.Module) -> None:
-        """A forward hook on a module that begins forwards (the model, a compile wrapper, a submodule
-        called on its own): it ends the forward, whether it returns or raises."""
+    def _entry_hooks_for(self, module: nn.Module) -> None:
+        """Hooks of their own on a module that begins forwards (the model, a compile wrapper, a
+        submodule called on its own): a pre-hook that begins the forward, so it is seen even while
+        the global pre-hook is away, and a forward hook that ends it, whether it returns or raises."""
         if module in self._exits:  # every forward after the first: no lock needed to read
             return
         with self._lock:
-            if module not in self._exits:
-                self._exits[module] = module.register_forward_hook(self._exit_hook, always_call=True)
+            if module not in self._exits and self._handles:  # not after detach()
+                self._exits[module] = (
+                    module.register_forward_pre_hook(self._entry_pre_hook, prepend=True),  # before its other hooks
+                    module.register_forward_hook(self._exit_hook, always_call=True),
+                )
+
+    def _hook_specials(self) -> None:
+        """A pre-hook of its own on every Dropout, BatchNorm and stacked-RNN-dropout layer: lean
+        forwards run without the global pre-hook, and these layers' mode checks run on every forward."""
+        for _, module in self._special_modules():
+            if module not in self._special_hooks:
+                self._special_hooks[module] = module.register_forward_pre_hook(self._special_pre_hook)
 
     @property
     def attached(self) -> bool:
@@ -364,22 +399,54 @@ class Monitor:
             return  # dynamo is tracing: add nothing to the graph
         t = self._local
         if t.entry is None:
-            self._enter(t, module, args)
+            if module not in self._exits:  # entry modules begin forwards in their own pre-hook
+                self._enter(t, module, args)
             return
-        if module is t.entry:
-            t.reentry += 1
-        if not t.sampling:  # the common case: only the host-side mode checks
+        if t.lean:
+            return  # present for another thread's forward; this one's checks run in per-module hooks
+        if not t.sampling:  # a compiled forward: eager layers of a graph break, host-side checks only
             info = self._info.get(id(module))
-            if info is not None:
+            if info is not None and not info.special:  # special layers: _special_pre_hook
                 self._mode_checks(info, module, args)
-            elif self._unregistered_parents:  # found unregistered on a sampled forward: counted on every forward
-                parent = self._unregistered_parents.get(module)
-                if parent is not None:
-                    with self._lock:
-                        self._guard(self._modes.unregistered, module, parent)
         else:  # the monitor's own tensor calls must not go through its TorchFunctionMode
             with _no_torch_function():
                 self._pre(t, module, args)
+
+    def _entry_pre_hook(self, module: nn.Module, args: tuple) -> None:
+        """A module that begins forwards: begin one here, or count a call of it inside its own forward."""
+        if _compiling():
+            return
+        t = self._local
+        if t.entry is None:
+            self._enter(t, module, args)
+        elif module is t.entry:
+            t.reentry += 1
+
+    def _special_pre_hook(self, module: nn.Module, args: tuple) -> None:
+        """A Dropout, BatchNorm or stacked-RNN layer in an unsampled forward: its train/eval checks.
+
+        Sampled forwards check it in ``_pre``, where it also joins the call stack.
+        """
+        if _compiling():
+            return
+        t = self._local
+        if t.entry is None or t.sampling:
+            return
+        info = self._info.get(id(module))
+        if info is not None:
+            self._mode_checks(info, module, args)
+
+    def _unregistered_pre_hook(self, module: nn.Module, args: tuple) -> None:
+        """An unregistered module found on a sampled forward: counted on every unsampled forward too."""
+        if _compiling():
+            return
+        t = self._local
+        if t.entry is None or t.sampling:
+            return  # sampled forwards record it in _pre
+        found = self._unregistered_parents.get(module)
+        if found is not None:
+            with self._lock:
+                self._guard(self._modes.unregistered, module, found[0])
 
     def _enter(self, t: _ThreadState, module: nn.Module, args: tuple) -> None:
         """A call outside any monitored forward: the model (or a part of it, or its compile wrapper) begins one."""
@@ -392,7 +459,7 @@ class Monitor:
                     return  # a module outside the model
             self._begin(t, module._orig_mod if compiled else module, args, compiled)
             t.entry = module
-            self._exit_hook_for(module)
+            self._entry_hooks_for(module)
             if compiled:
                 if t.sampling:
                     t.stack.append(info)
@@ -403,7 +470,10 @@ class Monitor:
                     if not info.finite_preserving:
                         self._watch_inputs(t, info, args)
                     t.stack.append(info)
-            self._mode_checks(info, module, args)
+            if t.sampling or not info.special:  # unsampled: a special layer's own pre-hook runs next
+                self._mode_checks(info, module, args)
+            if t.sampling and not info.special and t.grad:
+                t.grad_ran.append((info, module))
         except Exception as exc:  # noqa: BLE001 - never break the user's forward
             self._internal(exc)
 
@@ -445,7 +515,9 @@ class Monitor:
                     t.unregistered = type(module).__name__
                     with self._lock:
                         self._modes.unregistered(module, stack[-1].name)
-                        self._unregistered_parents[module] = stack[-1].name
+                        if module not in self._unregistered_parents and self._handles:
+                            handle = module.register_forward_pre_hook(self._unregistered_pre_hook)
+                            self._unregistered_parents[module] = (stack[-1].name, handle)
                 t.unregistered_depth += 1
                 stack.append(stack[-1])  # functional calls inside it belong to the enclosing module
                 return
@@ -460,6 +532,8 @@ class Monitor:
                 return
         stack.append(info)
         self._mode_checks(info, module, args)
+        if not info.special and torch.is_grad_enabled():
+            t.grad_ran.append((info, module))
 
     def _adopt(self, module: nn.Module) -> ModuleInfo | None:
         """A module unknown at attach time that is now in the model (a head assigned while monitored).
@@ -492,6 +566,8 @@ class Monitor:
                     order += 1
             self._info = fresh
             self._modes.set_modules(dict(named))
+            if self._handles:
+                self._hook_specials()
             return fresh[key]
 
     def _compiled_root(self, module: nn.Module) -> ModuleInfo | None:
@@ -602,11 +678,27 @@ class Monitor:
             t.forward = self._started
             self._started += 1
             self._modes.forward = t.forward
+            # Lean: unsampled and not compiled (dynamo's guards should not see hooks come and go).
+            # Its checks are the special layers' own pre-hooks and, with grad on, the eval-mode
+            # flags read below, so the global pre-hook is removed while only lean forwards run:
+            # then torch calls every other layer without its hook machinery.
+            lean = not (sampling or compiled)
+            if lean:
+                self._lean_users += 1
+            else:
+                self._full_users += 1
+            self._place_pre_hook()
             if sampling:
                 self._post_users += 1
                 if self._post_handle is None:
                     self._post_handle = module_hooks.register_module_forward_hook(self._post_hook, always_call=True)
         t.sampling = sampling
+        t.lean = lean
+        t.grad = context[0]
+        if sampling:
+            t.grad_ran = []
+        elif lean and context[0]:
+            self._eval_flags()
         t.occurrence.clear()
         t.softmax_outputs.clear()
         t.unregistered_depth = 0
@@ -662,13 +754,13 @@ class Monitor:
                     self._grads.observe_loss(loss)
 
     def _special_modules(self) -> list[tuple[ModuleInfo, nn.Module]]:
-        """The model's Dropout, BatchNorm and stacked-RNN-dropout layers, as of the last module-tree read."""
+        """The model's Dropout, BatchNorm, LSTM and stacked-RNN-dropout layers (``special``), as of the last module-tree read."""
         found = self._specials
         if found is None or found[0] is not self._info:
             modules = dict(self.model.named_modules())
             found = self._specials = (self._info, [
                 (i, modules[i.name]) for i in self._info.values()
-                if (i.is_dropout or i.is_batchnorm or i.rnn_dropout) and i.name in modules
+                if i.special and i.name in modules
             ])  # fmt: skip
         return found[1]
 
@@ -702,7 +794,14 @@ class Monitor:
         except Exception as exc:  # noqa: BLE001
             self._internal(exc)
         with self._lock:
+            if t.lean:
+                self._lean_users -= 1
+            else:
+                self._full_users -= 1
+            self._place_pre_hook()
             if t.sampling:
+                if t.grad:
+                    self._grad_ran = t.grad_ran
                 self.sampled_forwards += 1
                 self._post_users -= 1
                 if self._post_users <= 0 and self._post_handle is not None:
@@ -713,8 +812,37 @@ class Monitor:
                         self._guard(store.merge, t.forward)
                     self._guard(self._history.after_forward, self._stores, t.forward)
             self.forwards += 1
-        t.sampling = False
+        t.sampling = t.lean = False
         t.entry = None
+
+    def _eval_flags(self) -> None:
+        """A lean forward with grad on: which layers run in eval mode, read from their flags.
+
+        The layers are those the latest sampled grad-enabled forward ran with grad on (the
+        context restarts sampling, so it is this training's); what a hook on each call would
+        have recorded, for a forward that runs the same layers.
+        """
+        eval_ran = self._modes.eval_ran
+        try:
+            for info, module in self._grad_ran:  # single dict operations: atomic under the GIL
+                if not module.training:
+                    eval_ran[info.name] = True
+                elif eval_ran:
+                    eval_ran.pop(info.name, None)
+        except Exception as exc:  # noqa: BLE001 - never break the user's forward
+            self._internal(exc)
+
+    def _place_pre_hook(self) -> None:
+        """Hold the global pre-hook unless every forward in progress is lean (called under the lock).
+
+        Outside forwards it stays, to find compile wrappers and submodules called on their own.
+        """
+        wanted = self._full_users > 0 or self._lean_users <= 0
+        if wanted and self._pre_handle is None and self._handles:
+            self._pre_handle = module_hooks.register_module_forward_pre_hook(self._pre_hook)
+        elif not wanted and self._pre_handle is not None:
+            self._pre_handle.remove()
+            self._pre_handle = None
 
     def _effective_grad(self, training: bool) -> bool:
         """Grad mode for the train/eval checks: a reentrant checkpoint's no_grad forward counts as training."""
@@ -1017,7 +1145,8 @@ class Monitor:
 
     def hook_count(self) -> int:
         """Hooks this monitor holds right now (0 after exit); the soak test checks it stays constant."""
-        return len(self._handles) + len(self._exits) + (self._post_handle is not None)
+        held = len(self._handles) + 2 * len(self._exits) + len(self._special_hooks) + len(self._unregistered_parents)
+        return held + (self._pre_handle is not None) + (self._post_handle is not None)
 
     def tensor_count(self) -> int:
         grads = 0 if self._grads is None else self._grads.tensor_count()

@@ -85,15 +85,22 @@ def test_hooks_removed_on_exit_and_on_error():
     model = _net()
     before = _global_hook_counts()
     with Monitor(model) as mon:
-        assert _global_hook_counts()[:5] != before[:5] and mon.hook_count() == 5
+        # global pre-hook, 2 optimizer hooks, the model's entry pre-hook, exit hook and input
+        # pre-hook, one pre-hook each on the BatchNorm and the Dropout
+        assert _global_hook_counts()[:5] != before[:5] and mon.hook_count() == 8
         model(torch.randn(2, 3, 8, 8))
+        with torch.no_grad():  # a lean forward (unsampled, grad off) takes the global pre-hook away for its duration
+            for _ in range(3):
+                model(torch.randn(2, 3, 8, 8))
+        assert mon.hook_count() == 8
     assert _global_hook_counts() == before and mon.hook_count() == 0
     with pytest.raises(RuntimeError, match="boom"):
         with Monitor(model):
             model(torch.randn(2, 3, 8, 8))
             raise RuntimeError("boom")
     assert _global_hook_counts() == before
-    assert not model._forward_hooks and not model._forward_pre_hooks and not model._forward_pre_hooks_with_kwargs
+    for m in model.modules():
+        assert not m._forward_hooks and not m._forward_pre_hooks and not m._forward_pre_hooks_with_kwargs
 
 
 def test_exception_inside_forward_unwinds_mode_and_keeps_working():
@@ -196,9 +203,11 @@ class _SeesHooks(nn.Module):
         super().__init__()
         self.fc = nn.Linear(4, 4)
         self.seen: list[int] = []
+        self.seen_pre: list[int] = []
 
     def forward(self, x):
         self.seen.append(len(module_hooks._global_forward_hooks))
+        self.seen_pre.append(len(module_hooks._global_forward_pre_hooks))
         return self.fc(x)
 
 
@@ -218,6 +227,61 @@ def test_unsampled_forwards_run_no_global_forward_hook():
     assert after_forwards == before and mon.sampled_forwards == 3 and mon.forwards == 9
     assert mon.report().by_kind("dropout-active-at-inference")  # read in the pre-hook
     assert "0.fc" in mon.profile().layers
+
+
+def test_lean_forwards_run_no_global_hook_at_all():
+    """An unsampled forward runs without the global pre-hook too, so torch calls every layer without
+    hook machinery; the Dropout's own pre-hook still counts every forward."""
+    model = nn.Sequential(_SeesHooks(), nn.Dropout(0.5))
+    pre = len(module_hooks._global_forward_pre_hooks)
+    with Monitor(model, every=4) as mon:
+        with torch.no_grad():  # model left in training mode: dropout active at inference, every forward
+            for _ in range(8):
+                model(torch.randn(2, 4))
+        assert len(module_hooks._global_forward_pre_hooks) == pre + 1  # back between forwards
+        train_steps(model, lambda: torch.randn(2, 4), steps=4)  # grad on: a new context, then lean again
+    assert model[0].seen_pre == [pre + 1, pre, pre, pre] * 3
+    assert mon.forwards == 12 and mon.sampled_forwards == 3
+    assert mon.report().by_kind("dropout-active-at-inference")[0].count == 8
+    assert len(module_hooks._global_forward_pre_hooks) == pre
+
+
+def test_eval_mode_part_found_on_every_lean_training_step():
+    """A part switched to eval mid-training changes no context, so the steps after it are lean: the
+    part's eval flag is read at the start of each of them (its Dropout has its own pre-hook)."""
+    model = nn.Sequential(nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.2)), nn.Linear(4, 2))
+    with Monitor(model, every=16) as mon:
+        train_steps(model, lambda: torch.randn(2, 4), steps=3)
+        model[0].eval()  # by mistake: the root stays in training mode
+        train_steps(model, lambda: torch.randn(2, 4), steps=5)
+        model[0].train()
+        train_steps(model, lambda: torch.randn(2, 4), steps=4)
+    assert mon.sampled_forwards == 1
+    found = mon.report().by_kind("train-in-eval-mode")
+    assert len(found) == 1 and found[0].module == "0" and found[0].count == 5
+
+
+def test_unregistered_module_counted_on_lean_forwards():
+    """Found on a sampled forward, an unregistered module gets a pre-hook of its own, so it is still
+    counted on forwards that run without the global pre-hook."""
+    model = nn.Sequential(nn.Linear(8, 8), _Unregistered())
+    with Monitor(model, every=4) as mon, torch.no_grad():
+        for _ in range(10):
+            model(torch.randn(2, 8))
+    found = mon.report().by_kind("unregistered-module")
+    assert len(found) == 1 and found[0].module == "1" and found[0].count == 20
+    assert not model[1].layers[0]._forward_pre_hooks  # removed on exit
+
+
+class _Unregistered(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = [nn.Linear(8, 8), nn.Linear(8, 8)]  # a plain list: not registered
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
 
 
 def test_every_subsamples_statistics_but_not_mode_checks():

@@ -10,11 +10,11 @@ on the device until ``report()``/``profile()``.
 
 What an unsampled forward costs is torch's hook machinery: any global hook, even an
 empty one, sends every module call down the slow path (measured on GPT-2,
-docs/runtime.md). So a *lean* forward, unsampled and not compiled, runs with no global
-hook at all: the special layers' mode checks run in their own pre-hooks, and with grad
-on the other layers' eval-mode flags are read at the start, for the layers the latest
-sampled forward ran. The global pre-hook is put back when the last lean forward ends
-(while another thread runs a sampled or compiled forward it stays; lean forwards skip it).
+docs/runtime.md). So a *lean* forward, unsampled with gradients off, runs with no global
+hook at all: with grad off the only mode checks are the special layers', in their own
+pre-hooks. The global pre-hook is put back when the last lean forward ends (while another
+thread runs another forward it stays; lean forwards skip it). Once a compile wrapper has
+been seen the global hooks stay put instead, because dynamo guards on them.
 
 Thread safety: the call stack, the sampling decision and the TorchFunctionMode are
 per thread (torch's mode stack is thread-local too); the shared accumulators and
@@ -59,6 +59,27 @@ from .report import Report
 from .stats import StatStore
 
 _compiling = torch.compiler.is_compiling
+_MODULE_PY = module_hooks.__file__
+
+
+def _call_frame(limit: int = 10):
+    """The frame of torch's module call that runs the calling hook (alive until that call ends)."""
+    frame = sys._getframe(2)
+    while frame is not None and limit:
+        code = frame.f_code
+        if code.co_name == "inner" and code.co_filename == _MODULE_PY:
+            return frame
+        frame, limit = frame.f_back, limit - 1
+    return None
+
+
+def _on_stack(target) -> bool:
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame is target:
+            return True
+        frame = frame.f_back
+    return False
 _no_torch_function = torch._C.DisableTorchFunction  # a C context manager: cheaper than any Python one
 
 
@@ -259,8 +280,10 @@ class _ThreadState(threading.local):
         self.entry: nn.Module | None = None  # the module whose call began the current outermost forward
         self.reentry = 0  # calls of ``entry`` nested inside its own forward
         self.lean = False  # the current forward runs without the global pre-hook (see Monitor._begin)
-        self.grad = False  # the current forward began with gradients on
-        self.grad_ran: list[tuple[ModuleInfo, nn.Module]] = []  # this sampled forward's layers that ran with grad on
+        self.generation = 0  # Monitor._generation when the current forward began (a detach() ends it)
+        # torch's frame for the call of ``entry``: if it is gone while ``entry`` is still set, the forward
+        # was left by a BaseException (KeyboardInterrupt), which runs no always_call hook
+        self.frame: Any = None
 
 
 class Monitor:
@@ -300,11 +323,10 @@ class Monitor:
         self._pre_handle = None  # the global pre-hook: removed while only lean forwards run (see _begin)
         self._post_handle = None  # the global forward hook, registered while a sampled forward runs
         self._post_users = 0  # threads in a sampled forward
-        self._full_users = 0  # threads in a forward that needs the global pre-hook (sampled, or grad on)
-        self._lean_users = 0  # threads in a lean forward (unsampled, not compiled)
-        # the layers (not special ones) that ran with grad on in the latest sampled grad-enabled forward:
-        # a lean grad-enabled forward reads their train/eval flags instead of hooking each call
-        self._grad_ran: list[tuple[ModuleInfo, nn.Module]] = []
+        self._full_users = 0  # threads in a forward that needs the global pre-hook
+        self._lean_users = 0  # threads in a lean forward (see _begin)
+        self._generation = 0  # bumped by detach(): a forward that began before it ends without counting
+        self._pinned = False  # a compile wrapper was seen: global hooks stay put (dynamo guards on them)
         self._special_hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Dropout/BN/RNN -> handle
         # unregistered modules found on sampled forwards -> (the module whose forward ran them, its pre-hook)
         self._unregistered_parents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -317,6 +339,20 @@ class Monitor:
         self.sampled_forwards = 0
         self.compiled_forwards = 0
         self.internal_errors: list[str] = []
+
+    # ---- copies of monitored modules ---------------------------------------------------------------
+    def __deepcopy__(self, memo: dict) -> Monitor:
+        """An inert monitor (attached to nothing) for the hooks that copies of a monitored module keep.
+
+        Per-module hooks are bound methods stored in the module, so ``copy.deepcopy`` (an EMA or
+        best-model copy) and pickling (``torch.save(model)``) copy the monitor with them, and would
+        fail on its lock. The copy is a new module, which this monitor does not watch: its hooks
+        get a monitor that watches nothing. (Unpickling one needs tensorlint importable.)
+        """
+        return _inert()
+
+    def __reduce__(self) -> tuple:
+        return (_inert, ())
 
     # ---- attach / detach ------------------------------------------------------------------------
     def __enter__(self) -> Monitor:
@@ -340,6 +376,8 @@ class Monitor:
         if self._grads is not None:
             self._handles.append(register_optimizer_step_pre_hook(self._before_optimizer_step))
         self._entry_hooks_for(self.model)
+        if self._pinned:
+            self._pin()
         # Registered after the model's entry pre-hook, so it runs once the forward has begun (global
         # pre-hooks never see keyword arguments): it profiles the model's input and counts its
         # distinct rows (dead-units needs several).
@@ -361,7 +399,7 @@ class Monitor:
                     handle.remove()
             self._pre_handle = self._post_handle = None
             self._post_users = self._full_users = self._lean_users = 0
-            self._grad_ran = []
+            self._generation += 1
         t = self._local
         t.mode.pop()
         t.stack.clear()
@@ -417,10 +455,20 @@ class Monitor:
         if _compiling():
             return
         t = self._local
+        if t.entry is not None and t.frame is not None and not _on_stack(t.frame):
+            self._abandon(t)  # the last forward was interrupted (Ctrl-C in a notebook): end it now
         if t.entry is None:
             self._enter(t, module, args)
         elif module is t.entry:
             t.reentry += 1
+
+    def _abandon(self, t: _ThreadState) -> None:
+        """End a forward that a KeyboardInterrupt (or another BaseException) left without its exit hook."""
+        try:
+            self._end(t)
+        except Exception as exc:  # noqa: BLE001 - never break the user's forward
+            self._internal(exc)
+            t.entry = None
 
     def _special_pre_hook(self, module: nn.Module, args: tuple) -> None:
         """A Dropout, BatchNorm or stacked-RNN layer in an unsampled forward: its train/eval checks.
@@ -430,7 +478,7 @@ class Monitor:
         if _compiling():
             return
         t = self._local
-        if t.entry is None or t.sampling:
+        if t.entry is None or t.sampling or t.compiled:  # a compiled forward checked every such layer in _enter
             return
         info = self._info.get(id(module))
         if info is not None:
@@ -457,8 +505,11 @@ class Monitor:
                 info = self._compiled_root(module)
                 if info is None:
                     return  # a module outside the model
+                if not self._pinned:
+                    self._pin()
             self._begin(t, module._orig_mod if compiled else module, args, compiled)
             t.entry = module
+            t.frame = _call_frame()
             self._entry_hooks_for(module)
             if compiled:
                 if t.sampling:
@@ -472,8 +523,6 @@ class Monitor:
                     t.stack.append(info)
             if t.sampling or not info.special:  # unsampled: a special layer's own pre-hook runs next
                 self._mode_checks(info, module, args)
-            if t.sampling and not info.special and t.grad:
-                t.grad_ran.append((info, module))
         except Exception as exc:  # noqa: BLE001 - never break the user's forward
             self._internal(exc)
 
@@ -531,9 +580,8 @@ class Monitor:
                 stack.append(stack[-1])
                 return
         stack.append(info)
-        self._mode_checks(info, module, args)
-        if not info.special and torch.is_grad_enabled():
-            t.grad_ran.append((info, module))
+        if not (t.compiled and info.special):  # a compiled forward checked every such layer in _enter
+            self._mode_checks(info, module, args)
 
     def _adopt(self, module: nn.Module) -> ModuleInfo | None:
         """A module unknown at attach time that is now in the model (a head assigned while monitored).
@@ -678,11 +726,12 @@ class Monitor:
             t.forward = self._started
             self._started += 1
             self._modes.forward = t.forward
-            # Lean: unsampled and not compiled (dynamo's guards should not see hooks come and go).
-            # Its checks are the special layers' own pre-hooks and, with grad on, the eval-mode
-            # flags read below, so the global pre-hook is removed while only lean forwards run:
-            # then torch calls every other layer without its hook machinery.
-            lean = not (sampling or compiled)
+            # Lean: unsampled, gradients off, and no compile wrapper seen (dynamo guards on the
+            # global hook dictionaries, so hooks that come and go would recompile it). With grad
+            # off the only mode checks are the special layers', in their own pre-hooks, so the
+            # global pre-hook is removed while only lean forwards run: then torch calls every
+            # other layer without its hook machinery.
+            lean = not (sampling or compiled or context[0] or self._pinned)
             if lean:
                 self._lean_users += 1
             else:
@@ -690,15 +739,11 @@ class Monitor:
             self._place_pre_hook()
             if sampling:
                 self._post_users += 1
-                if self._post_handle is None:
+                if self._post_handle is None and self._handles:  # not after detach()
                     self._post_handle = module_hooks.register_module_forward_hook(self._post_hook, always_call=True)
         t.sampling = sampling
         t.lean = lean
-        t.grad = context[0]
-        if sampling:
-            t.grad_ran = []
-        elif lean and context[0]:
-            self._eval_flags()
+        t.generation = self._generation
         t.occurrence.clear()
         t.softmax_outputs.clear()
         t.unregistered_depth = 0
@@ -794,17 +839,18 @@ class Monitor:
         except Exception as exc:  # noqa: BLE001
             self._internal(exc)
         with self._lock:
-            if t.lean:
-                self._lean_users -= 1
-            else:
-                self._full_users -= 1
-            self._place_pre_hook()
+            current = t.generation == self._generation  # else detach() already reset the counts
+            if current:
+                if t.lean:
+                    self._lean_users -= 1
+                else:
+                    self._full_users -= 1
+                self._place_pre_hook()
             if t.sampling:
-                if t.grad:
-                    self._grad_ran = t.grad_ran
                 self.sampled_forwards += 1
-                self._post_users -= 1
-                if self._post_users <= 0 and self._post_handle is not None:
+                if current:
+                    self._post_users -= 1
+                if self._post_users <= 0 and self._post_handle is not None and not self._pinned:
                     self._post_handle.remove()
                     self._post_handle, self._post_users = None, 0
                 with torch.no_grad():
@@ -813,31 +859,24 @@ class Monitor:
                     self._guard(self._history.after_forward, self._stores, t.forward)
             self.forwards += 1
         t.sampling = t.lean = False
-        t.entry = None
+        t.entry = t.frame = None
 
-    def _eval_flags(self) -> None:
-        """A lean forward with grad on: which layers run in eval mode, read from their flags.
-
-        The layers are those the latest sampled grad-enabled forward ran with grad on (the
-        context restarts sampling, so it is this training's); what a hook on each call would
-        have recorded, for a forward that runs the same layers.
-        """
-        eval_ran = self._modes.eval_ran
-        try:
-            for info, module in self._grad_ran:  # single dict operations: atomic under the GIL
-                if not module.training:
-                    eval_ran[info.name] = True
-                elif eval_ran:
-                    eval_ran.pop(info.name, None)
-        except Exception as exc:  # noqa: BLE001 - never break the user's forward
-            self._internal(exc)
+    def _pin(self) -> None:
+        """Keep both global hooks registered from now on: dynamo guards on the global hook
+        dictionaries (their keys), so a hook removed and registered again recompiles the model,
+        and after ``recompile_limit`` graphs it runs eagerly."""
+        with self._lock:
+            self._pinned = True
+            self._place_pre_hook()
+            if self._post_handle is None and self._handles:
+                self._post_handle = module_hooks.register_module_forward_hook(self._post_hook, always_call=True)
 
     def _place_pre_hook(self) -> None:
         """Hold the global pre-hook unless every forward in progress is lean (called under the lock).
 
         Outside forwards it stays, to find compile wrappers and submodules called on their own.
         """
-        wanted = self._full_users > 0 or self._lean_users <= 0
+        wanted = self._full_users > 0 or self._lean_users <= 0 or self._pinned
         if wanted and self._pre_handle is None and self._handles:
             self._pre_handle = module_hooks.register_module_forward_pre_hook(self._pre_hook)
         elif not wanted and self._pre_handle is not None:
@@ -1151,3 +1190,8 @@ class Monitor:
     def tensor_count(self) -> int:
         grads = 0 if self._grads is None else self._grads.tensor_count()
         return sum(store.tensor_count() for store in self._stores.values()) + grads
+
+
+def _inert() -> Monitor:
+    """A monitor of an empty module, never attached: hooks bound to it return at once."""
+    return Monitor(nn.Module())

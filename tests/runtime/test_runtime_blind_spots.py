@@ -205,8 +205,11 @@ class _Attention(nn.Module):
 
 
 @pytest.mark.parametrize("causal", [False, True])
-@pytest.mark.parametrize("sharpness,expected", [(50.0, True), (1.0, False)])
+@pytest.mark.parametrize("sharpness,expected", [(200.0, True), (1.0, False)])
 def test_peaked_attention_under_sdpa(sharpness, expected, causal):
+    # At sharpness 50 about half of the rows put more than 0.99 on one key: right at the 50% threshold,
+    # so a third of random initialisations went either way (flaky); at 200 none of 60 seeds missed.
+    torch.manual_seed(0)
     model = nn.Sequential(_Attention(sharpness, causal), nn.Linear(16, 4))
     with Monitor(model, every=1) as mon, torch.no_grad():
         model(torch.randn(4, 12, 16))

@@ -75,6 +75,45 @@ def test_compiled_model_gives_the_same_outputs_and_reports_clean(backend):
     assert mon.profile().layers["::<compiled>"]["calls"] == 2  # the compiled output was profiled when sampled
 
 
+def test_compiled_training_with_eager_evaluation_compiles_once():
+    """Dynamo guards on the global hook dictionaries: a hook removed and registered again (the global
+    forward hook of each sampled forward, the pre-hook of each lean eager forward) recompiled the model,
+    and after ``recompile_limit`` graphs it ran eagerly. Once a compile wrapper is seen they stay put."""
+    model = _Tiny()
+    compiled = _compiled(model, "eager")
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.randn(8, 8)
+    with Monitor(model) as mon:
+        compiled(x).sum().backward()  # the one compilation, while monitored
+        with torch._dynamo.config.patch(error_on_recompile=True):
+            for _ in range(40):  # sampled and unsampled compiled steps, eager no_grad forwards in between
+                opt.zero_grad()
+                compiled(x).sum().backward()
+                opt.step()
+                model.eval()
+                with torch.no_grad():
+                    model(x), model(x)
+                model.train()
+    torch._dynamo.reset()
+    report = mon.report()
+    assert not report.summary["internal_errors"] and report.summary["compiled_forwards"] == 41
+    assert mon.forwards == 121 and not report.findings
+
+
+def test_eager_fallback_inside_a_compiled_call_counts_a_layer_once():
+    """When dynamo refuses to recompile, the wrapper's call runs its layers eagerly and their hooks fire:
+    the Dropout was already checked by the wrapper's call, and is counted once per forward."""
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    compiled = _compiled(model, "eager")
+    with torch._dynamo.config.patch(recompile_limit=1), Monitor(model, every=100) as mon:
+        compiled(torch.randn(2, 4))  # grad on: compiled
+        with torch.no_grad():
+            for _ in range(4):
+                compiled(torch.randn(2, 4))  # grad mode changed, recompilation refused: eager
+    torch._dynamo.reset()
+    assert mon.report().by_kind("dropout-active-at-inference")[0].count == 4
+
+
 def test_eager_forwards_have_no_compile_note():
     model = _Tiny().eval()
     with Monitor(model) as mon, torch.no_grad():

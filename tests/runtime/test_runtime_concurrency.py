@@ -59,6 +59,63 @@ def test_two_threads_inference_every_forward_counted(every):
         assert mon.profile().layers["0"]["calls"] == 1000
 
 
+def test_detach_and_attach_while_a_forward_runs_keeps_the_hook_counts():
+    """A forward in flight across detach(); attach() (a server that monitors in windows) ends under the
+    new attachment; it must not unbalance the counts of forwards in progress, or a sampled forward
+    running beside a lean one would lose the global pre-hook and miss its checks."""
+
+    class Parked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.drop = nn.Linear(4, 4), nn.Dropout(0.5)
+            self.stops: dict[str, tuple[threading.Event, threading.Event]] = {}
+
+        def forward(self, x):
+            x = self.fc(x)
+            stop = self.stops.pop(threading.current_thread().name, None)
+            if stop is not None:  # park between the two layers until released
+                stop[0].set()
+                stop[1].wait(10)
+            return self.drop(x)
+
+    def parked(name: str, grad: bool):
+        inside, release = threading.Event(), threading.Event()
+        model.stops[name] = (inside, release)
+
+        def run():
+            with torch.set_grad_enabled(grad):  # grad mode is per thread
+                model(torch.randn(2, 4))
+
+        thread = threading.Thread(target=run, name=name)
+        thread.start()
+        assert inside.wait(10)
+        return thread, release
+
+    model = Parked()
+    pre = len(module_hooks._global_forward_pre_hooks)
+    mon = Monitor(model)
+    mon.attach()
+    first, release = parked("first", True)  # the first forward: sampled
+    mon.detach()
+    mon.attach()
+    release.set()
+    first.join()
+    model(torch.randn(2, 4)), model(torch.randn(2, 4))
+    sampled, release_sampled = parked("sampled", False)  # no_grad: a new context, sampled
+    lean, release_lean = parked("lean", False)  # the next no_grad forward: lean
+    release_sampled.set()  # the sampled forward's Dropout runs while the lean forward is in progress
+    sampled.join()
+    release_lean.set()
+    lean.join()
+    mon.detach()
+    assert len(module_hooks._global_forward_pre_hooks) == pre
+    assert mon.forwards == 5 and mon.sampled_forwards == 2
+    # both no_grad forwards ran the Dropout in training mode: the lean one by its own pre-hook, the
+    # sampled one through the global pre-hook, which must still be there
+    found = mon.report().by_kind("dropout-active-at-inference")
+    assert [(f.module, f.count) for f in found] == [("drop", 2)]
+
+
 def test_threads_with_a_mistake_count_every_event():
     model = _classifier()  # left in training mode: dropout and BatchNorm at inference
     with Monitor(model, every=2) as mon:

@@ -230,8 +230,8 @@ def test_unsampled_forwards_run_no_global_forward_hook():
 
 
 def test_lean_forwards_run_no_global_hook_at_all():
-    """An unsampled forward runs without the global pre-hook too, so torch calls every layer without
-    hook machinery; the Dropout's own pre-hook still counts every forward."""
+    """An unsampled forward with gradients off runs without the global pre-hook too, so torch calls
+    every layer without hook machinery; the Dropout's own pre-hook still counts every forward."""
     model = nn.Sequential(_SeesHooks(), nn.Dropout(0.5))
     pre = len(module_hooks._global_forward_pre_hooks)
     with Monitor(model, every=4) as mon:
@@ -239,16 +239,16 @@ def test_lean_forwards_run_no_global_hook_at_all():
             for _ in range(8):
                 model(torch.randn(2, 4))
         assert len(module_hooks._global_forward_pre_hooks) == pre + 1  # back between forwards
-        train_steps(model, lambda: torch.randn(2, 4), steps=4)  # grad on: a new context, then lean again
-    assert model[0].seen_pre == [pre + 1, pre, pre, pre] * 3
+        train_steps(model, lambda: torch.randn(2, 4), steps=4)  # grad on: the pre-hook stays (eval-mode checks)
+    assert model[0].seen_pre == [pre + 1, pre, pre, pre] * 2 + [pre + 1] * 4
     assert mon.forwards == 12 and mon.sampled_forwards == 3
     assert mon.report().by_kind("dropout-active-at-inference")[0].count == 8
     assert len(module_hooks._global_forward_pre_hooks) == pre
 
 
-def test_eval_mode_part_found_on_every_lean_training_step():
-    """A part switched to eval mid-training changes no context, so the steps after it are lean: the
-    part's eval flag is read at the start of each of them (its Dropout has its own pre-hook)."""
+def test_eval_mode_part_found_on_every_training_step():
+    """A part switched to eval mid-training changes no context, so the steps after it are unsampled:
+    every one of them still finds the part in eval mode (training forwards keep the global pre-hook)."""
     model = nn.Sequential(nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.2)), nn.Linear(4, 2))
     with Monitor(model, every=16) as mon:
         train_steps(model, lambda: torch.randn(2, 4), steps=3)
@@ -259,6 +259,85 @@ def test_eval_mode_part_found_on_every_lean_training_step():
     assert mon.sampled_forwards == 1
     found = mon.report().by_kind("train-in-eval-mode")
     assert len(found) == 1 and found[0].module == "0" and found[0].count == 5
+
+
+def test_eval_mode_part_found_when_parts_are_also_called_alone():
+    """A submodule called on its own (an auxiliary loss) begins forwards of its own; the model's layer
+    left in eval mode is still found on every step."""
+
+    class EncDec(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))
+            self.dec = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))
+
+        def forward(self, x):
+            return self.dec(self.enc(x))
+
+    model = EncDec()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    with Monitor(model) as mon:
+        model.dec.eval()  # by mistake, while training
+        for _ in range(40):
+            aux = model.enc(torch.randn(2, 4)).sum()
+            out = model(torch.randn(2, 4)).sum()
+            (aux + out).backward()
+            opt.step()
+            opt.zero_grad()
+    assert mon.forwards == 80
+    found = mon.report().by_kind("train-in-eval-mode")
+    assert [(f.module, f.count) for f in found] == [("dec", 40)]
+
+
+def test_copies_of_monitored_modules_work_and_are_not_monitored(tmp_path):
+    """Per-module hooks live in the module: deepcopy (EMA, best-model snapshots) and torch.save of a
+    monitored model or of a part with a Dropout must not try to copy the monitor (its lock)."""
+    model = nn.Sequential(nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1)), nn.Linear(4, 2))
+    with Monitor(model) as mon:
+        model(torch.randn(2, 4))
+        ema, part = copy.deepcopy(model), copy.deepcopy(model[0])
+        torch.save(model[0], tmp_path / "part.pt")
+        loaded = torch.load(tmp_path / "part.pt", weights_only=False)  # noqa: TL304 (a whole module, pickled by this test)
+        with torch.no_grad():  # the copies' Dropouts run in training mode at inference: not this monitor's
+            for m, x in ((ema, torch.randn(2, 4)), (part, torch.randn(2, 4)), (loaded, torch.randn(2, 4))):
+                assert m(x).shape[0] == 2
+    assert mon.forwards == 1 and not mon.report().findings
+    assert torch.equal(loaded[0].weight, model[0][0].weight)
+    for m in (*ema.modules(), *part.modules(), *loaded.modules()):
+        for hook in (*m._forward_pre_hooks.values(), *m._forward_hooks.values()):
+            assert hook.__self__ is not mon and not hook.__self__.attached  # an inert monitor, not this one
+    with torch.no_grad():
+        ema(torch.randn(2, 4))  # after detach too
+
+
+def test_forward_interrupted_by_keyboard_interrupt_is_ended_by_the_next_one():
+    """Ctrl-C in a notebook raises KeyboardInterrupt, for which torch runs no always_call hook: the
+    next call of the model ends the interrupted forward, and monitoring goes on."""
+
+    class Stoppable(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.drop, self.stop = nn.Linear(4, 4), nn.Dropout(0.5), False
+
+        def forward(self, x):
+            if self.stop:
+                raise KeyboardInterrupt
+            return self.drop(self.fc(x))
+
+    model = Stoppable()
+    pre = len(module_hooks._global_forward_pre_hooks)
+    with Monitor(model) as mon, torch.no_grad():
+        model(torch.randn(2, 4))
+        model(torch.randn(2, 4))  # lean: the global pre-hook is away while it runs
+        model.stop = True
+        with pytest.raises(KeyboardInterrupt):
+            model(torch.randn(2, 4))
+        model.stop = False
+        for _ in range(3):
+            model(torch.randn(2, 4))
+        assert len(module_hooks._global_forward_pre_hooks) == pre + 1
+    assert mon.forwards == 6 and torch._C._len_torch_function_stack() == 0
+    assert mon.report().by_kind("dropout-active-at-inference")[0].count == 5  # the interrupted one never ran it
 
 
 def test_unregistered_module_counted_on_lean_forwards():

@@ -293,17 +293,26 @@ def test_two_gloo_ranks_report_once_on_rank_0(tmp_path):
         pytest.skip("tensorlint.runtime.distributed has no collectives here")
     path = tmp_path / "ddp.py"
     path.write_text(DDP)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    procs = []
-    for rank in (0, 1):
-        env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
-                   NO_COLOR="1", COLUMNS="200", OMP_NUM_THREADS="1")  # fmt: skip
-        args = [sys.executable, "-m", "tensorlint", "diagnose", "--json", str(tmp_path / f"r{rank}.json"), str(path)]
-        procs.append(subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outs = [p.communicate(timeout=240) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs
+
+    def run_ranks():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        procs = []
+        for rank in (0, 1):
+            env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
+                       NO_COLOR="1", COLUMNS="200", OMP_NUM_THREADS="1")  # fmt: skip
+            args = [sys.executable, "-m", "tensorlint", "diagnose", "--json", str(tmp_path / f"r{rank}.json"), str(path)]
+            procs.append(subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        return [p.communicate(timeout=240) for p in procs], [p.returncode for p in procs]
+
+    outs, codes = run_ranks()
+    # Gloo's worker threads can abort the interpreter's teardown after everything has run ("terminate
+    # called without an active exception", SIGABRT; pytorch/pytorch#190489): about 1 run in 16 here,
+    # with or without the monitor's latest changes. One rerun for that case only.
+    if codes != [0, 0] and all(c in (0, -6) for c in codes) and any("terminate called" in err for _, err in outs):
+        outs, codes = run_ranks()
+    assert codes == [0, 0], outs
     (out0, _), (out1, _) = outs
     assert "rank 0 done" in out0 and "rank 1 done" in out1
     assert "dropout-active-at-inference" in out0 and "Seen on rank 1 only" in out0  # rank 1's fault reaches rank 0

@@ -455,8 +455,8 @@ class Monitor:
         if _compiling():
             return
         t = self._local
-        if t.entry is not None and t.frame is not None and not _on_stack(t.frame):
-            self._abandon(t)  # the last forward was interrupted (Ctrl-C in a notebook): end it now
+        if module is t.entry and t.frame is not None and not _on_stack(t.frame):
+            self._abandon(t)  # its last forward was interrupted (Ctrl-C in a notebook): end it now
         if t.entry is None:
             self._enter(t, module, args)
         elif module is t.entry:

@@ -59,6 +59,7 @@ from .report import Report
 from .stats import StatStore
 
 _compiling = torch.compiler.is_compiling
+_no_torch_function = torch._C.DisableTorchFunction  # a C context manager: cheaper than any Python one
 _MODULE_PY = module_hooks.__file__
 
 
@@ -80,7 +81,6 @@ def _on_stack(target) -> bool:
             return True
         frame = frame.f_back
     return False
-_no_torch_function = torch._C.DisableTorchFunction  # a C context manager: cheaper than any Python one
 
 
 def first_float_tensor(obj: Any, depth: int = 0) -> torch.Tensor | None:
@@ -371,13 +371,11 @@ class Monitor:
         self._modes.set_modules(dict(named))
         if self.options.grad_checks and self._grads is None:
             self._grads = GradientChecks(self.model, self.options)
-        self._pre_handle = module_hooks.register_module_forward_pre_hook(self._pre_hook)
         self._handles = [register_optimizer_step_post_hook(self._on_optimizer_step)]
         if self._grads is not None:
             self._handles.append(register_optimizer_step_pre_hook(self._before_optimizer_step))
+        self._place_hooks()  # the global pre-hook (and, once pinned, the global forward hook)
         self._entry_hooks_for(self.model)
-        if self._pinned:
-            self._pin()
         # Registered after the model's entry pre-hook, so it runs once the forward has begun (global
         # pre-hooks never see keyword arguments): it profiles the model's input and counts its
         # distinct rows (dead-units needs several).
@@ -736,11 +734,9 @@ class Monitor:
                 self._lean_users += 1
             else:
                 self._full_users += 1
-            self._place_pre_hook()
             if sampling:
                 self._post_users += 1
-                if self._post_handle is None and self._handles:  # not after detach()
-                    self._post_handle = module_hooks.register_module_forward_hook(self._post_hook, always_call=True)
+            self._place_hooks()
         t.sampling = sampling
         t.lean = lean
         t.generation = self._generation
@@ -839,20 +835,16 @@ class Monitor:
         except Exception as exc:  # noqa: BLE001
             self._internal(exc)
         with self._lock:
-            current = t.generation == self._generation  # else detach() already reset the counts
-            if current:
+            if t.generation == self._generation:  # else detach() already reset the counts
                 if t.lean:
                     self._lean_users -= 1
                 else:
                     self._full_users -= 1
-                self._place_pre_hook()
+                if t.sampling:
+                    self._post_users -= 1
+                self._place_hooks()
             if t.sampling:
                 self.sampled_forwards += 1
-                if current:
-                    self._post_users -= 1
-                if self._post_users <= 0 and self._post_handle is not None and not self._pinned:
-                    self._post_handle.remove()
-                    self._post_handle, self._post_users = None, 0
                 with torch.no_grad():
                     for store in self._stores.values():
                         self._guard(store.merge, t.forward)
@@ -867,21 +859,27 @@ class Monitor:
         and after ``recompile_limit`` graphs it runs eagerly."""
         with self._lock:
             self._pinned = True
-            self._place_pre_hook()
-            if self._post_handle is None and self._handles:
-                self._post_handle = module_hooks.register_module_forward_hook(self._post_hook, always_call=True)
+            self._place_hooks()
 
-    def _place_pre_hook(self) -> None:
-        """Hold the global pre-hook unless every forward in progress is lean (called under the lock).
+    def _place_hooks(self) -> None:
+        """Hold or remove the two global hooks from the counts of forwards in progress (under the lock).
 
-        Outside forwards it stays, to find compile wrappers and submodules called on their own.
+        The pre-hook stays unless every forward in progress is lean (outside forwards it finds
+        compile wrappers and submodules called on their own); the forward hook only while a
+        sampled forward runs. Pinned, both stay; after detach() nothing is registered.
         """
-        wanted = self._full_users > 0 or self._lean_users <= 0 or self._pinned
-        if wanted and self._pre_handle is None and self._handles:
+        want_pre = self._full_users > 0 or self._lean_users <= 0 or self._pinned
+        if want_pre and self._pre_handle is None and self._handles:
             self._pre_handle = module_hooks.register_module_forward_pre_hook(self._pre_hook)
-        elif not wanted and self._pre_handle is not None:
+        elif not want_pre and self._pre_handle is not None:
             self._pre_handle.remove()
             self._pre_handle = None
+        want_post = self._post_users > 0 or self._pinned
+        if want_post and self._post_handle is None and self._handles:
+            self._post_handle = module_hooks.register_module_forward_hook(self._post_hook, always_call=True)
+        elif not want_post and self._post_handle is not None:
+            self._post_handle.remove()
+            self._post_handle = None
 
     def _effective_grad(self, training: bool) -> bool:
         """Grad mode for the train/eval checks: a reentrant checkpoint's no_grad forward counts as training."""

@@ -275,7 +275,10 @@ class _ThreadState(threading.local):
         self.sampling = False
         self.forward = 0  # index of this thread's current outermost forward
         self.mode = FunctionalMode(on_function)
-        self.softmax_outputs: dict[int, tuple[StatStore, int]] = {}  # id(output) -> slot, this forward
+        # id(output) -> (weak reference to it, store, slot), this forward: the weak reference tells a softmax
+        # output from a later tensor that reuses its freed id (the model's logits after a dropped softmax)
+        self.softmax_outputs: dict[int, tuple[weakref.ref, StatStore, int]] = {}
+        self.last_site: tuple[str, str, int] | None = None  # the call site observed last in this forward
         self.compiled = False  # the current outermost forward is a torch.compile wrapper's call
         self.entry: nn.Module | None = None  # the module whose call began the current outermost forward
         self.reentry = 0  # calls of ``entry`` nested inside its own forward
@@ -315,7 +318,8 @@ class Monitor:
         self._local = _ThreadState(self._on_function)
         self._lock = threading.RLock()
         self._stores: dict[int, StatStore] = {}
-        self._slot_order: dict[tuple[str, str, int], int] = {}
+        self._slot_order: dict[tuple[str, str, int], float] = {}  # call site -> execution order (ranked in profile())
+        self._last_order = -1.0  # the largest value in _slot_order
         self._specials: tuple[dict, list] | None = None  # (the _info it was read from, [(info, module)])
         self._handles: list = []
         # entry module (one whose call begins a forward) -> its (pre-hook, forward hook) handles
@@ -331,7 +335,9 @@ class Monitor:
         # unregistered modules found on sampled forwards -> (the module whose forward ran them, its pre-hook)
         self._unregistered_parents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._callers: dict[str, str] = {}  # module -> the module whose forward first called it (sampled)
-        self._outside: set[int] = set()  # ids of modules seen running that are not in the model
+        # modules seen running that are not in the model; weak, so a later module at a freed one's
+        # address (id) is not taken for it
+        self._outside: weakref.WeakSet = weakref.WeakSet()
         self._context: tuple[bool, bool, bool] | None = None
         self._phase = 0
         self._started = 0
@@ -588,7 +594,7 @@ class Monitor:
         are remembered. Stateless helpers built in forward (a loss module) never trigger it.
         """
         key = id(module)
-        if key in self._outside:
+        if module in self._outside:
             return None
         layers = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
         stateful = next(module.parameters(), None) is not None or next(module.buffers(), None) is not None
@@ -599,7 +605,7 @@ class Monitor:
             if not any(m is module for _, m in named):
                 if len(self._outside) > 4096:
                     self._outside.clear()
-                self._outside.add(key)
+                self._outside.add(module)
                 return None
             old, fresh = self._info, {}
             order = max((i.order for i in old.values()), default=-1) + 1
@@ -742,6 +748,7 @@ class Monitor:
         t.generation = self._generation
         t.occurrence.clear()
         t.softmax_outputs.clear()
+        t.last_site = None
         t.unregistered_depth = 0
         t.unregistered = None
         t.compiled = compiled
@@ -899,7 +906,7 @@ class Monitor:
             if x is not None and info.collect:
                 site = self._observe(t, info.name, "", info.activation, x)
             if other and (not isinstance(output, torch.Tensor) or output.is_complex()):
-                self._watch_outputs(info, output, x)
+                self._watch_outputs(t, info, output, x)
             if info.lstm:
                 with torch.no_grad(), torch._C.DisableTorchFunction():
                     gates = lstm_gate_preactivations(module, args, output)
@@ -910,7 +917,7 @@ class Monitor:
             if info.is_batchnorm:
                 self._batchnorm(t, info, module, args, site)
 
-    def _watch_outputs(self, info: ModuleInfo, output: Any, observed: torch.Tensor | None) -> None:
+    def _watch_outputs(self, t: _ThreadState, info: ModuleInfo, output: Any, observed: torch.Tensor | None) -> None:
         """Stage whether the other outputs (a tuple's second item, LSTM's (h, c), a complex tensor) are non-finite.
 
         One sum kernel each, staged like the inputs (odd index: an output), so NaN outside the
@@ -921,7 +928,8 @@ class Monitor:
             return
         key = (info.name, "<outputs>", 0)
         if key not in self._slot_order:
-            self._slot_order[key] = len(self._slot_order)
+            self._slot_order[key] = self._execution_order(t)
+        t.last_site = key
         with _no_torch_function():
             for x in extra:
                 x = torch.view_as_real(x.detach()) if x.is_complex() else x.detach()
@@ -955,7 +963,7 @@ class Monitor:
                                         bool(get(args, kwargs, "is_causal")), get(args, kwargs, "scale"))  # fmt: skip
             if peaks is not None:
                 with self._lock:
-                    self._observe(t, info.name, spec.name, Activation("softmax", dim=-1, name="attention"), peaks)
+                    self._observe(t, info.name, spec.name, Activation("softmax", dim=-1, name="attention"), peaks, returnable=False)
         if spec.role in ("dropout", "sdpa"):
             if not info.is_dropout:  # nn.Dropout* modules are judged by their own hook
                 training = bool(get(args, kwargs, spec.training_arg) if spec.training_arg else True)
@@ -984,9 +992,9 @@ class Monitor:
         """Softmax call sites whose result the model returns: a confident classifier, not a saturated layer."""
         for x in _top_tensors(output):
             found = t.softmax_outputs.get(id(x))
-            if found is not None:
+            if found is not None and found[0]() is x:
                 with self._lock:
-                    found[0].model_outputs.add(found[1])
+                    found[1].model_outputs.add(found[2])
 
     def _store(self, x: torch.Tensor) -> StatStore:
         where = x.get_device()  # an int (-1 on CPU): cheaper than building a torch.device per call
@@ -1003,28 +1011,49 @@ class Monitor:
         t.occurrence[site] = occurrence + 1
         key = (module, function, occurrence)
         if key not in self._slot_order:
-            self._slot_order[key] = len(self._slot_order)
+            self._slot_order[key] = self._execution_order(t)
         return store, store.slot(key, act)
 
+    def _execution_order(self, t: _ThreadState) -> float:
+        """Where a call site seen for the first time goes in execution order: right after the site this
+        forward observed before it. Numbered by first appearance alone, a layer added while monitored
+        (a new head) would sort after the modules that enclose it, and its NaN would be blamed on them."""
+        orders = self._slot_order
+        prev = orders.get(t.last_site) if t.last_site is not None else None
+        if not orders or (prev is not None and prev >= self._last_order):  # the common case: the first forward
+            self._last_order = 0.0 if prev is None else prev + 1.0
+            return self._last_order
+        if prev is None:  # before everything seen so far
+            return min(orders.values()) - 1.0
+        return (prev + min(v for v in orders.values() if v > prev)) / 2
+
+    def _order_ranks(self) -> dict[tuple[str, str, int], int]:
+        """Call site -> its position in execution order, 0, 1, 2... (what profiles and reports hold)."""
+        return {key: i for i, key in enumerate(sorted(self._slot_order, key=self._slot_order.__getitem__))}
+
     def _observe(
-        self, t: _ThreadState, module: str, function: str, act: Activation | None, x: torch.Tensor
+        self, t: _ThreadState, module: str, function: str, act: Activation | None, x: torch.Tensor, returnable: bool = True
     ) -> tuple[StatStore, int]:
+        """Statistics of ``x`` in its call site's slot. ``returnable``: ``x`` is a tensor of the forward
+        itself (not one the monitor computed), so a softmax the model returns can be told apart."""
         with self._lock:
             store = self._stores.get(x.get_device())
             site = (module, function)
             occurrence = t.occurrence.get(site, 0)
             t.occurrence[site] = occurrence + 1
-            slot = None if store is None else store.index.get((module, function, occurrence))
+            key = (module, function, occurrence)
+            slot = None if store is None else store.index.get(key)
             if slot is None:  # a call site seen for the first time (on this device)
                 t.occurrence[site] = occurrence
                 store, slot = self._slot(t, module, function, act, x)
+            t.last_site = key
             with _no_torch_function():  # x is detached: autograd records nothing, no no_grad needed
                 try:
                     store.observe(slot, x.detach() if x.requires_grad else x)
                 except Exception as exc:  # noqa: BLE001 - diagnostics never break the user's forward
                     self._internal(exc)
-        if act is not None and act.kind == "softmax":
-            t.softmax_outputs[id(x)] = (store, slot)
+        if returnable and act is not None and act.kind == "softmax":
+            t.softmax_outputs[id(x)] = (weakref.ref(x), store, slot)
         return store, slot
 
     def _internal(self, exc: BaseException) -> None:
@@ -1073,9 +1102,10 @@ class Monitor:
         """
         with self._lock:
             rows = []
+            rank = self._order_ranks()
             for store in self._stores.values():
                 for row in store.snapshot():
-                    row["order"] = self._slot_order[store.keys[row["slot"]]]
+                    row["order"] = rank[store.keys[row["slot"]]]
                     rows.append(row)
             meta = {
                 "forwards": self.forwards,
@@ -1177,7 +1207,9 @@ class Monitor:
             step = layer.get("first_nonfinite_forward")
             if step is not None and not layer["function"] and layer["module"] in preserving:
                 first[layer["module"]] = min(step, first.get(layer["module"], step))
-        order = {key[0]: value for key, value in self._slot_order.items() if key[1] == "<outputs>"}
+        with self._lock:
+            rank = self._order_ranks()
+        order = {key[0]: value for key, value in rank.items() if key[1] == "<outputs>"}
         return NonFiniteInputs(dict(self._callers), first, outputs, order)
 
     def hook_count(self) -> int:

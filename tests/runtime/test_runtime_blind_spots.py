@@ -145,6 +145,24 @@ def test_head_assigned_while_monitored_is_adopted():
     assert "head.2" in mon.profile().layers
 
 
+@pytest.mark.parametrize("poisoned", ["head", "body"])
+def test_nan_in_a_head_assigned_while_monitored_is_blamed_on_the_head(poisoned):
+    """Call sites were numbered by first appearance: a head added after the first sampled forward
+    sorted after the root, so the root was named as the first layer to output NaN."""
+    model = _Backbone()
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(torch.randn(4, 8))
+        model.head = nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
+        (model.head[0] if poisoned == "head" else model.body).weight.fill_(float("nan"))
+        model(torch.randn(4, 8))
+        model(torch.randn(4, 8))
+    found = only(mon.report(), "non-finite")
+    assert found.module == ("head.0" if poisoned == "head" else "body")
+    assert "(root)" in found.details["examples"]
+    layers = list(mon.profile().layers)
+    assert layers.index("head.2") < layers.index("")  # execution order: the new head runs inside the root
+
+
 def test_plain_list_is_still_unregistered_after_rescan():
     class Holder(nn.Module):
         def __init__(self):

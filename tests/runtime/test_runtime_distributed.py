@@ -103,7 +103,20 @@ def spawned(tmp_path_factory):
             model(x)
     single = mon.profile()
     single.save(out / "bare.json")
-    mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
+    for attempt in (1, 2):
+        try:
+            mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
+            break
+        except mp.ProcessExitedException as exc:
+            # Gloo's threads can abort the interpreter's teardown after the worker returned ("terminate
+            # called without an active exception", SIGABRT; pytorch/pytorch#190489, about 1 run in 16 here).
+            # Each worker's last file is written before its teardown: with both there, the run is complete.
+            if exc.signal_name != "SIGABRT":
+                raise
+            if all((out / f"drift-{rank}.json").is_file() for rank in (0, 1)):
+                break
+            if attempt == 2:
+                raise
     return out, single
 
 

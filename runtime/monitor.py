@@ -335,9 +335,10 @@ class Monitor:
         # unregistered modules found on sampled forwards -> (the module whose forward ran them, its pre-hook)
         self._unregistered_parents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._callers: dict[str, str] = {}  # module -> the module whose forward first called it (sampled)
-        # modules seen running that are not in the model; weak, so a later module at a freed one's
-        # address (id) is not taken for it
-        self._outside: weakref.WeakSet = weakref.WeakSet()
+        # modules seen running that are not in the model: id -> weak reference, matched by identity
+        # (a later module at a freed one's address is not taken for it; a WeakSet would compare
+        # modules with their own __eq__)
+        self._outside: dict[int, weakref.ref] = {}
         self._context: tuple[bool, bool, bool] | None = None
         self._phase = 0
         self._started = 0
@@ -594,7 +595,8 @@ class Monitor:
         are remembered. Stateless helpers built in forward (a loss module) never trigger it.
         """
         key = id(module)
-        if module in self._outside:
+        seen = self._outside.get(key)
+        if seen is not None and seen() is module:
             return None
         layers = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
         stateful = next(module.parameters(), None) is not None or next(module.buffers(), None) is not None
@@ -605,7 +607,7 @@ class Monitor:
             if not any(m is module for _, m in named):
                 if len(self._outside) > 4096:
                     self._outside.clear()
-                self._outside.add(module)
+                self._outside[key] = weakref.ref(module)
                 return None
             old, fresh = self._info, {}
             order = max((i.order for i in old.values()), default=-1) + 1
@@ -794,7 +796,7 @@ class Monitor:
                     if x is not None:
                         self._observe(t, info.name, COMPILED, None, x)
                     if not isinstance(output, torch.Tensor) or output.is_complex():
-                        self._watch_outputs(info, output, x)
+                        self._watch_outputs(t, info, output, x)
         if self._grads is not None and root.training and torch.is_grad_enabled():
             loss = _loss_of(output)
             if loss is not None:
@@ -1025,7 +1027,15 @@ class Monitor:
             return self._last_order
         if prev is None:  # before everything seen so far
             return min(orders.values()) - 1.0
-        return (prev + min(v for v in orders.values() if v > prev)) / 2
+        following = min(v for v in orders.values() if v > prev)
+        mid = (prev + following) / 2
+        if not prev < mid < following:  # ~50 sites halved one gap down to nothing: renumber 0, 1, 2...
+            for i, site in enumerate(sorted(orders, key=orders.__getitem__)):
+                orders[site] = float(i)
+            self._last_order = float(len(orders) - 1)
+            prev = orders[t.last_site]
+            mid = prev + 0.5  # prev is not the last (that case returned above): the next site is prev + 1
+        return mid
 
     def _order_ranks(self) -> dict[tuple[str, str, int], int]:
         """Call site -> its position in execution order, 0, 1, 2... (what profiles and reports hold)."""

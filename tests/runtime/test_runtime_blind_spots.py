@@ -163,6 +163,61 @@ def test_nan_in_a_head_assigned_while_monitored_is_blamed_on_the_head(poisoned):
     assert layers.index("head.2") < layers.index("")  # execution order: the new head runs inside the root
 
 
+class _LateBranch(nn.Module):
+    """Sixty layers that first run in the second forward, between two layers seen in the first."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 8)
+        self.extra = nn.ModuleList(nn.Linear(8, 8) for _ in range(60))
+        self.use_extra = False
+
+    def forward(self, x):
+        x = self.a(x)
+        for layer in self.extra if self.use_extra else ():
+            x = layer(x)
+        return self.b(x)
+
+
+@pytest.mark.parametrize("poisoned", [10, 55])
+def test_many_new_layers_in_one_gap_keep_their_execution_order(poisoned):
+    """Halving one gap between two known call sites runs out of float precision after ~52 new sites:
+    without renumbering, extra.51 onwards sorted after ``b`` and a NaN made there was blamed on the root."""
+    model = _LateBranch()
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model(torch.randn(4, 8))
+        model.use_extra = True
+        model.extra[poisoned].weight.fill_(float("nan"))
+        model(torch.randn(4, 8))
+    assert only(mon.report(), "non-finite").module == f"extra.{poisoned}"
+    layers = [name for name in mon.profile().layers if not name.startswith("::")]
+    assert layers == ["a", *(f"extra.{i}" for i in range(60)), "b", ""]
+
+
+class _ValueEqualLinear(nn.Linear):
+    """A layer class with value equality: equal layers must still be told apart by identity."""
+
+    def __eq__(self, other):
+        return isinstance(other, _ValueEqualLinear) and self.weight.shape == other.weight.shape
+
+    def __hash__(self):
+        return hash(tuple(self.weight.shape))
+
+
+def test_a_new_layer_equal_to_an_unregistered_one_is_still_adopted():
+    model = _Backbone()
+    outside = _ValueEqualLinear(8, 8)  # called inside the forward, never registered
+    forward = model.forward
+    with Monitor(model, every=1) as mon, torch.no_grad():
+        model.forward = lambda x: forward(outside(x))
+        model(torch.randn(4, 8))
+        model.extra = _ValueEqualLinear(8, 8)  # a real new layer, equal by value to `outside`
+        model.forward = lambda x: forward(model.extra(x))
+        model(torch.randn(4, 8))
+    assert "extra" in mon.profile().layers
+    assert only(mon.report(), "unregistered-module").module == ""  # `outside`, inside the root's forward
+
+
 def test_plain_list_is_still_unregistered_after_rescan():
     class Holder(nn.Module):
         def __init__(self):

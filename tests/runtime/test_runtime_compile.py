@@ -194,6 +194,32 @@ def test_gradient_checks_see_a_compiled_model():
     assert found[False].findings == []
 
 
+class _ReturnsLoss(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return {"loss": y.pow(2).mean(), "logits": y}
+
+
+def test_compiled_model_returning_a_dict_records_its_loss():
+    """The compiled wrapper's dict/ModelOutput output: its other tensors are watched and its loss recorded."""
+    model = _ReturnsLoss()
+    compiled = _compiled(model, "eager")
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with Monitor(model, every=1) as mon:
+        for _ in range(4):
+            opt.zero_grad()
+            compiled(torch.randn(3, 8))["loss"].backward()
+            opt.step()
+    report = mon.report()
+    torch._dynamo.reset()
+    assert not report.summary["internal_errors"]
+    assert mon._grads._loss_count == 4
+
+
 def test_non_finite_model_input_under_compile_points_at_the_data():
     model = _Tiny().eval()
     compiled = _compiled(model, "eager")

@@ -929,8 +929,7 @@ class Monitor:
         if not extra:
             return
         key = (info.name, "<outputs>", 0)
-        if key not in self._slot_order:
-            self._slot_order[key] = self._execution_order(t)
+        self._place_site(t, key)
         t.last_site = key
         with _no_torch_function():
             for x in extra:
@@ -1012,14 +1011,18 @@ class Monitor:
         occurrence = t.occurrence.get(site, 0)
         t.occurrence[site] = occurrence + 1
         key = (module, function, occurrence)
-        if key not in self._slot_order:
-            self._slot_order[key] = self._execution_order(t)
+        self._place_site(t, key)
         return store, store.slot(key, act)
 
+    def _place_site(self, t: _ThreadState, key: tuple[str, str, int]) -> None:
+        """Give a call site seen for the first time its place in execution order (a known one keeps its own)."""
+        if key not in self._slot_order:
+            self._slot_order[key] = self._execution_order(t)
+
     def _execution_order(self, t: _ThreadState) -> float:
-        """Where a call site seen for the first time goes in execution order: right after the site this
-        forward observed before it. Numbered by first appearance alone, a layer added while monitored
-        (a new head) would sort after the modules that enclose it, and its NaN would be blamed on them."""
+        """Where a new call site goes in execution order: right after the site this forward observed
+        before it. Numbered by first appearance alone, a layer added while monitored (a new head)
+        would sort after the modules that enclose it, and its NaN would be blamed on them."""
         orders = self._slot_order
         prev = orders.get(t.last_site) if t.last_site is not None else None
         if not orders or (prev is not None and prev >= self._last_order):  # the common case: the first forward
@@ -1198,7 +1201,8 @@ class Monitor:
         return distributed.stamp(report)
 
     def _input_origins(self, prof: Profile) -> NonFiniteInputs:
-        """Where non-finite values entered each module (its caller, first bad input) and other outputs that went bad.
+        """Where non-finite values entered each module (its caller, first bad input) and other outputs that went bad
+        (called under the lock, by report()).
 
         A finite-preserving layer (ReLU, max pooling, a reshape...) has no input sum: its output was
         non-finite only if its input was, so its first non-finite output stands for its first bad input.
@@ -1217,9 +1221,7 @@ class Monitor:
             step = layer.get("first_nonfinite_forward")
             if step is not None and not layer["function"] and layer["module"] in preserving:
                 first[layer["module"]] = min(step, first.get(layer["module"], step))
-        with self._lock:
-            rank = self._order_ranks()
-        order = {key[0]: value for key, value in rank.items() if key[1] == "<outputs>"}
+        order = {key[0]: value for key, value in self._order_ranks().items() if key[1] == "<outputs>"}
         return NonFiniteInputs(dict(self._callers), first, outputs, order)
 
     def hook_count(self) -> int:
